@@ -1,0 +1,46 @@
+#!/bin/sh
+# run-tests.sh - run every test group of `make check` and end with the line
+# "N passed, N failed, N skipped" summing them up.  Each group prints its own
+# such line; a group that ends without one, or fails without counting a
+# failure, counts as one failed test.
+#
+# Environment (set by the Makefile): PYTHON, STOCK_PYTHON, PATCHED_SRC,
+# STOCK_SRC, PYTHON_VERSION.
+set -u
+cd "$(dirname "$0")/.."
+
+passed=0 failed=0 skipped=0
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+
+run_group() {
+    name=$1
+    shift
+    echo "=== $name"
+    "$@" >"$log" 2>&1
+    status=$?
+    cat "$log"
+    line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
+    if [ -z "$line" ]; then
+        echo "=== $name: no summary line (exit status $status): 1 failure"
+        failed=$((failed + 1))
+        return
+    fi
+    p=$(echo "$line" | sed -E 's/^([0-9]+) passed.*/\1/')
+    f=$(echo "$line" | sed -E 's/^[0-9]+ passed, ([0-9]+) failed.*/\1/')
+    s=$(echo "$line" | sed -nE 's/.*, ([0-9]+) skipped.*/\1/p')
+    if [ "$status" -ne 0 ] && [ "$f" -eq 0 ]; then
+        f=1
+    fi
+    passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + ${s:-0}))
+    echo "=== $name: $line"
+}
+
+run_group "source fetching" sh tests/test-fetch-source.sh
+run_group "patch series" sh tests/test-patches.sh
+run_group "PEP 445 hooks" sh tests/hooks/run.sh
+run_group "ABI" sh tests/abi/run.sh
+run_group "tracemalloc module" "$PYTHON" tests/run_unittests.py tests/module
+
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ]
