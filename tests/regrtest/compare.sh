@@ -9,7 +9,8 @@
 # for the patched run only, e.g. "PYTHONTRACEMALLOC=1").
 set -eu
 [ $# -eq 3 ] || { sed -n '2,10p' "$0"; exit 2; }
-stock=$1 patched=$2 result=$3
+absolute() { echo "$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"; }
+stock=$(absolute "$1") patched=$(absolute "$2") result=$3
 args=${REGRTEST_ARGS:--j2}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -36,6 +37,13 @@ run stock "$stock"
 # shellcheck disable=SC2086
 run patched "$patched" ${REGRTEST_ENV:-}
 
+for name in stock patched; do
+    if [ "$(cat "$tmp/$name.ok")" -eq 0 ]; then
+        echo "compare.sh: no test passed on $name; its log ends with:" >&2
+        tail -n 20 "$tmp/$name.log" >&2
+        exit 1
+    fi
+done
 new=$(comm -13 "$tmp/stock.failed" "$tmp/patched.failed" | tr '\n' ' ')
 gone=$(comm -23 "$tmp/stock.failed" "$tmp/patched.failed" | tr '\n' ' ')
 {
