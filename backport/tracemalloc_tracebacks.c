@@ -1,0 +1,643 @@
+/* Tracebacks: see tracemalloc_tracebacks.h. */
+
+#include "tracemalloc_tracebacks.h"
+
+#include <string.h>
+
+#if PY_MAJOR_VERSION >= 3
+#  define FILENAME_CHECK PyUnicode_Check
+#  define STRING_FROM_C PyUnicode_FromString
+#  define INT_FROM_LONG PyLong_FromLong
+#else
+#  define FILENAME_CHECK PyString_Check
+#  define STRING_FROM_C PyString_FromString
+#  define INT_FROM_LONG PyInt_FromLong
+#endif
+
+
+/* ==========================================================================
+ * The store
+ *
+ * Interned tracebacks are carved out of chunks (no malloc() per traceback
+ * and no per-block overhead); an index array maps a traceback's index to its
+ * address; a hash set of (hash, index) pairs finds an existing equal
+ * traceback.  Nothing is ever removed: the store dies as a whole.
+ */
+
+#define CHUNK_SIZE ((size_t)32 * 1024)
+/* Tracebacks are laid out at multiples of this. */
+#define RECORD_ALIGNMENT sizeof(void *)
+
+typedef struct chunk {
+    struct chunk *next;
+    size_t size;                /* bytes of the chunk, this header included */
+} chunk_t;
+
+typedef struct {
+    uint32_t hash;
+    traceback_index_t index;    /* TRACEBACK_UNKNOWN marks a free slot */
+} intern_slot_t;
+
+/* The frame cache, which spares most captures the walk and the lookup.
+ *
+ * Two facts make it work:
+ *
+ * - While a frame runs, the frames below it wait at fixed instructions, so
+ *   the innermost frame and its f_lasti decide the whole traceback: the
+ *   "site" cache maps such a pair to the index of the traceback.
+ * - A frame's depth does not change during its life (its f_back is set when
+ *   it is created or taken from a free list), so depths are cached by frame
+ *   and total_nframe costs a walk down to the first frame of known depth.
+ *
+ * Both hold during one life of a frame.  The tracer reports every address
+ * where a frame may start a new life (traceback_forget_frame()); each life
+ * of a frame gets a new stamp in its frame entry, and a site entry is valid
+ * only while its frame's entry has the stamp it was recorded with.
+ * Generator frames break both facts (their f_back changes whenever they
+ * resume) and get no entries.  Colliding entries simply evict each other.
+ */
+
+#define FRAME_CACHE_BITS 7
+#define SITE_CACHE_BITS 9
+
+typedef struct {
+    PyFrameObject *frame;       /* NULL marks a free entry */
+    size_t stamp;               /* of this life of the frame */
+    size_t depth;               /* frames from it to the bottom; 0: unknown */
+} frame_entry_t;
+
+typedef struct {
+    PyFrameObject *frame;
+    size_t stamp;               /* the frame entry's, when recorded */
+    Py_ssize_t lasti;
+    traceback_index_t index;
+} site_entry_t;
+
+struct traceback_store {
+    Py_ssize_t refcnt;
+    tracer_heap_t heap;
+
+    /* index -> traceback; tracebacks[TRACEBACK_UNKNOWN] is `unknown` */
+    traceback_t **tracebacks;
+    size_t count;
+    size_t capacity;
+
+    /* open addressing, linear probing, at most half full */
+    intern_slot_t *intern;
+    size_t intern_capacity;     /* a power of two */
+    unsigned int intern_shift;  /* 32 - log2(intern_capacity) */
+
+    chunk_t *chunks;            /* the newest first */
+    char *chunk_free;           /* free room in the newest chunk */
+    size_t chunk_left;
+
+    trace_table_t reused;       /* object address -> traceback */
+
+    frame_entry_t frames[1 << FRAME_CACHE_BITS];
+    site_entry_t sites[1 << SITE_CACHE_BITS];
+    size_t stamps;              /* the last stamp given */
+};
+
+/* The unknown traceback: one frame without a code object. */
+static traceback_t unknown_traceback = {0, 1, 1, {{NULL, 0}}};
+
+static PyObject *unknown_filename = NULL;
+
+#define INITIAL_CAPACITY 64     /* of the index array and the hash set */
+
+traceback_store_t *
+traceback_store_new(const PyMemAllocatorEx *allocator, size_t *used)
+{
+    tracer_heap_t heap;
+    traceback_store_t *store;
+
+    heap.allocator = *allocator;
+    heap.used = used;
+    store = (traceback_store_t *)tracer_heap_alloc(&heap, 1, sizeof(*store),
+                                                   1);
+    if (store == NULL) {
+        return NULL;
+    }
+    store->refcnt = 1;
+    store->heap = heap;
+    store->tracebacks = (traceback_t **)tracer_heap_alloc(
+        &store->heap, INITIAL_CAPACITY, sizeof(traceback_t *), 0);
+    store->intern = (intern_slot_t *)tracer_heap_alloc(
+        &store->heap, INITIAL_CAPACITY, sizeof(intern_slot_t), 1);
+    if (store->tracebacks == NULL || store->intern == NULL) {
+        store->capacity = INITIAL_CAPACITY;
+        store->intern_capacity = INITIAL_CAPACITY;
+        traceback_store_decref(store);
+        return NULL;
+    }
+    store->tracebacks[TRACEBACK_UNKNOWN] = &unknown_traceback;
+    store->count = 1;
+    store->capacity = INITIAL_CAPACITY;
+    store->intern_capacity = INITIAL_CAPACITY;
+    store->intern_shift = 32 - 6;
+    return store;
+}
+
+void
+traceback_store_incref(traceback_store_t *store)
+{
+    store->refcnt++;
+}
+
+void
+traceback_store_decref(traceback_store_t *store)
+{
+    tracer_heap_t heap;
+    chunk_t *chunk;
+    size_t i;
+    int j;
+
+    assert(store->refcnt > 0);
+    if (--store->refcnt > 0) {
+        return;
+    }
+
+    /* Nothing points to the store any more, so code run by the DECREFs
+       (weakref callbacks of code objects, the tracer's hooks) cannot see
+       it.  The store's memory is freed only after the last DECREF. */
+    for (i = 1; i < store->count; i++) {
+        traceback_t *traceback = store->tracebacks[i];
+        for (j = 0; j < traceback->nframe; j++) {
+            Py_XDECREF(traceback->frames[j].code);
+        }
+    }
+
+    heap = store->heap;
+    chunk = store->chunks;
+    while (chunk != NULL) {
+        chunk_t *next = chunk->next;
+        tracer_heap_free(&heap, chunk, chunk->size);
+        chunk = next;
+    }
+    tracer_heap_free(&heap, store->tracebacks,
+                     store->capacity * sizeof(traceback_t *));
+    tracer_heap_free(&heap, store->intern,
+                     store->intern_capacity * sizeof(intern_slot_t));
+    trace_table_clear(&store->reused, &heap);
+    tracer_heap_free(&heap, store, sizeof(*store));
+}
+
+size_t
+traceback_store_count(const traceback_store_t *store)
+{
+    return store != NULL ? store->count : 1;
+}
+
+
+/* --------------------------------------------------------------------------
+ * Growing the store: each step either succeeds or leaves the store as it
+ * was, so that a failure in the middle of interning corrupts nothing.
+ */
+
+/* Make room for one more index. */
+static int
+reserve_index(traceback_store_t *store)
+{
+    traceback_t **tracebacks;
+    size_t capacity;
+
+    if (store->count < store->capacity) {
+        return 0;
+    }
+    /* indexes must stay below TRACEBACK_FAILED */
+    if (store->capacity >= (size_t)TRACEBACK_FAILED / 2) {
+        return -1;
+    }
+    capacity = 2 * store->capacity;
+    tracebacks = (traceback_t **)tracer_heap_alloc(
+        &store->heap, capacity, sizeof(traceback_t *), 0);
+    if (tracebacks == NULL) {
+        return -1;
+    }
+    memcpy(tracebacks, store->tracebacks,
+           store->count * sizeof(traceback_t *));
+    tracer_heap_free(&store->heap, store->tracebacks,
+                     store->capacity * sizeof(traceback_t *));
+    store->tracebacks = tracebacks;
+    store->capacity = capacity;
+    return 0;
+}
+
+static size_t
+intern_home(const traceback_store_t *store, uint32_t hash)
+{
+    return (size_t)((uint32_t)(hash * 0x9E3779B9u) >> store->intern_shift);
+}
+
+static intern_slot_t *
+intern_free_slot(const traceback_store_t *store, uint32_t hash)
+{
+    size_t mask = store->intern_capacity - 1;
+    size_t i = intern_home(store, hash);
+
+    while (store->intern[i].index != TRACEBACK_UNKNOWN) {
+        i = (i + 1) & mask;
+    }
+    return &store->intern[i];
+}
+
+/* Make room for one more interned traceback (the set stays half empty). */
+static int
+reserve_intern_slot(traceback_store_t *store)
+{
+    intern_slot_t *old = store->intern;
+    size_t old_capacity = store->intern_capacity;
+    size_t i;
+
+    /* count - 1 tracebacks are in the set */
+    if (2 * store->count <= store->intern_capacity) {
+        return 0;
+    }
+    if (old_capacity >= ((size_t)1 << 31)) {
+        return -1;
+    }
+    store->intern = (intern_slot_t *)tracer_heap_alloc(
+        &store->heap, 2 * old_capacity, sizeof(intern_slot_t), 1);
+    if (store->intern == NULL) {
+        store->intern = old;
+        return -1;
+    }
+    store->intern_capacity = 2 * old_capacity;
+    store->intern_shift--;
+    for (i = 0; i < old_capacity; i++) {
+        if (old[i].index != TRACEBACK_UNKNOWN) {
+            *intern_free_slot(store, old[i].hash) = old[i];
+        }
+    }
+    tracer_heap_free(&store->heap, old, old_capacity * sizeof(intern_slot_t));
+    return 0;
+}
+
+/* Carve `size` bytes out of the chunks. */
+static void *
+chunk_alloc(traceback_store_t *store, size_t size)
+{
+    chunk_t *chunk;
+    size_t header = (sizeof(chunk_t) + RECORD_ALIGNMENT - 1)
+                    / RECORD_ALIGNMENT * RECORD_ALIGNMENT;
+    size_t chunk_size;
+    void *ptr;
+
+    size = (size + RECORD_ALIGNMENT - 1) / RECORD_ALIGNMENT
+           * RECORD_ALIGNMENT;
+    if (size > store->chunk_left) {
+        /* A traceback bigger than a quarter of a chunk gets a chunk of its
+           own, so that the free room of the current chunk is not lost. */
+        if (size > CHUNK_SIZE / 4) {
+            chunk_size = header + size;
+        }
+        else {
+            chunk_size = CHUNK_SIZE;
+        }
+        chunk = (chunk_t *)tracer_heap_alloc(&store->heap, 1, chunk_size, 0);
+        if (chunk == NULL) {
+            return NULL;
+        }
+        chunk->size = chunk_size;
+        if (chunk_size != CHUNK_SIZE && store->chunks != NULL) {
+            /* keep the current chunk first: it still has room */
+            chunk->next = store->chunks->next;
+            store->chunks->next = chunk;
+            return (char *)chunk + header;
+        }
+        chunk->next = store->chunks;
+        store->chunks = chunk;
+        store->chunk_free = (char *)chunk + header;
+        store->chunk_left = chunk_size - header;
+    }
+    ptr = store->chunk_free;
+    store->chunk_free += size;
+    store->chunk_left -= size;
+    return ptr;
+}
+
+
+/* ==========================================================================
+ * Capturing tracebacks
+ */
+
+#if SIZEOF_VOID_P == 8
+#  define HASH_MULTIPLIER ((uintptr_t)0x9E3779B97F4A7C15ULL)
+#else
+#  define HASH_MULTIPLIER ((uintptr_t)0x9E3779B9UL)
+#endif
+
+static int
+is_generator(PyFrameObject *frame)
+{
+    return (frame->f_code->co_flags & CO_GENERATOR) != 0;
+}
+
+static size_t
+cache_index(uintptr_t key, unsigned int bits)
+{
+    return (size_t)((key * HASH_MULTIPLIER) >> (8 * sizeof(uintptr_t) - bits));
+}
+
+static frame_entry_t *
+frame_slot(traceback_store_t *store, PyFrameObject *frame)
+{
+    return &store->frames[cache_index((uintptr_t)frame, FRAME_CACHE_BITS)];
+}
+
+static site_entry_t *
+site_slot(traceback_store_t *store, PyFrameObject *frame, Py_ssize_t lasti)
+{
+    return &store->sites[cache_index((uintptr_t)frame + (uintptr_t)lasti,
+                                     SITE_CACHE_BITS)];
+}
+
+/* The entry of `frame` (live, not a generator's), made if needed. */
+static frame_entry_t *
+frame_entry(traceback_store_t *store, PyFrameObject *frame)
+{
+    frame_entry_t *entry = frame_slot(store, frame);
+
+    if (entry->frame != frame) {
+        entry->frame = frame;
+        entry->stamp = ++store->stamps;
+        entry->depth = 0;
+    }
+    return entry;
+}
+
+void
+traceback_forget_frame(traceback_store_t *store, const void *frame)
+{
+    frame_entry_t *entry = frame_slot(store, (PyFrameObject *)frame);
+
+    if (entry->frame == frame) {
+        entry->frame = NULL;
+    }
+}
+
+/* The number of frames from `frame` to the bottom of its stack: a walk
+ * down to the first frame of known depth. */
+static size_t
+stack_depth(traceback_store_t *store, PyFrameObject *frame)
+{
+    PyFrameObject *start = frame;
+    frame_entry_t *entry;
+    size_t steps = 0;
+    size_t depth;
+
+    if (frame == NULL) {
+        return 0;
+    }
+    for (;;) {
+        entry = frame_slot(store, frame);
+        if (entry->frame == frame && entry->depth != 0) {
+            depth = steps + entry->depth;
+            break;
+        }
+        steps++;
+        frame = frame->f_back;
+        if (frame == NULL) {
+            depth = steps;
+            break;
+        }
+    }
+    if (!is_generator(start)) {
+        frame_entry(store, start)->depth = depth;
+    }
+    return depth;
+}
+
+/* Copy the (code, f_lasti) pairs of the innermost `max_nframe` frames of
+ * `tstate` into `buffer`, count the frames, and hash the result.
+ *
+ * One pass, one multiplication per frame.  The multiplications carry low
+ * bits upward, the final fold brings the high bits back down. */
+static void
+capture_frames(traceback_store_t *store, PyThreadState *tstate,
+               traceback_t *buffer, int max_nframe)
+{
+    PyFrameObject *frame = tstate->frame;
+    frame_t *out = buffer->frames;
+    frame_t *end = out + max_nframe;
+    uintptr_t hash = 0;
+    size_t nframe;
+    size_t total;
+
+    for (; frame != NULL && out < end; frame = frame->f_back, out++) {
+        out->code = frame->f_code;
+        out->lasti = frame->f_lasti;
+        hash = (hash ^ (uintptr_t)out->code) * HASH_MULTIPLIER
+               + (uintptr_t)out->lasti;
+    }
+    nframe = (size_t)(out - buffer->frames);
+
+    /* CPython counts the whole stack, up to 65535 frames */
+    total = nframe + stack_depth(store, frame);
+    if (total > 0xFFFF) {
+        total = 0xFFFF;
+    }
+
+    hash = (hash ^ total) * HASH_MULTIPLIER;
+#if SIZEOF_VOID_P == 8
+    hash ^= hash >> 32;
+#endif
+    buffer->hash = (uint32_t)(hash ^ (hash >> 16));
+    buffer->nframe = (uint16_t)nframe;
+    buffer->total_nframe = (uint16_t)total;
+}
+
+/* Capture the stack into `buffer` and find or add the traceback in the
+ * store. */
+static traceback_index_t
+intern_traceback(traceback_store_t *store, PyThreadState *tstate,
+                 traceback_t *buffer, int max_nframe)
+{
+    size_t mask = store->intern_capacity - 1;
+    size_t i;
+    size_t size;
+    traceback_t *copy;
+    intern_slot_t *slot;
+    int j;
+
+    capture_frames(store, tstate, buffer, max_nframe);
+    size = TRACEBACK_SIZE(buffer->nframe);
+
+    for (i = intern_home(store, buffer->hash);
+         store->intern[i].index != TRACEBACK_UNKNOWN;
+         i = (i + 1) & mask) {
+        if (store->intern[i].hash == buffer->hash
+            && memcmp(store->tracebacks[store->intern[i].index], buffer,
+                      size) == 0) {
+            return store->intern[i].index;
+        }
+    }
+
+    /* A new traceback: reserve everything, then commit. */
+    if (reserve_index(store) < 0 || reserve_intern_slot(store) < 0) {
+        return TRACEBACK_FAILED;
+    }
+    copy = (traceback_t *)chunk_alloc(store, size);
+    if (copy == NULL) {
+        return TRACEBACK_FAILED;
+    }
+    memcpy(copy, buffer, size);
+    for (j = 0; j < copy->nframe; j++) {
+        Py_XINCREF(copy->frames[j].code);
+    }
+    store->tracebacks[store->count] = copy;
+    slot = intern_free_slot(store, copy->hash);
+    slot->hash = copy->hash;
+    slot->index = (traceback_index_t)store->count;
+    store->count++;
+    return (traceback_index_t)(store->count - 1);
+}
+
+traceback_index_t
+traceback_store_capture(traceback_store_t *store, PyThreadState *tstate,
+                        traceback_t *buffer, int max_nframe)
+{
+    PyFrameObject *frame = tstate->frame;
+    frame_entry_t *entry;
+    site_entry_t *site;
+    traceback_index_t index;
+
+    if (frame == NULL) {
+        return TRACEBACK_UNKNOWN;
+    }
+    if (is_generator(frame)) {
+        return intern_traceback(store, tstate, buffer, max_nframe);
+    }
+
+    /* The same frame allocating again at the same instruction: the same
+       traceback. */
+    entry = frame_slot(store, frame);
+    site = site_slot(store, frame, frame->f_lasti);
+    if (entry->frame == frame && site->frame == frame
+        && site->lasti == frame->f_lasti && site->stamp == entry->stamp) {
+        return site->index;
+    }
+
+    index = intern_traceback(store, tstate, buffer, max_nframe);
+    if (index != TRACEBACK_FAILED) {
+        /* (interning may have evicted the frame's entry) */
+        entry = frame_entry(store, frame);
+        site->frame = frame;
+        site->lasti = frame->f_lasti;
+        site->stamp = entry->stamp;
+        site->index = index;
+    }
+    return index;
+}
+
+
+/* ==========================================================================
+ * From a traceback to Python objects
+ */
+
+static traceback_t *
+get_traceback(traceback_store_t *store, traceback_index_t index)
+{
+    if (index == TRACEBACK_UNKNOWN) {
+        return &unknown_traceback;
+    }
+    assert(store != NULL && index < store->count);
+    return store->tracebacks[index];
+}
+
+unsigned int
+traceback_store_total_nframe(traceback_store_t *store,
+                             traceback_index_t index)
+{
+    return get_traceback(store, index)->total_nframe;
+}
+
+static PyObject *
+frame_to_tuple(const frame_t *frame)
+{
+    PyObject *filename;
+    int lineno = 0;
+    PyObject *lineno_obj;
+    PyObject *tuple;
+
+    if (frame->code != NULL && frame->code->co_filename != NULL
+        && FILENAME_CHECK(frame->code->co_filename)) {
+        filename = frame->code->co_filename;
+        lineno = PyCode_Addr2Line(frame->code, (int)frame->lasti);
+        if (lineno < 0) {
+            lineno = 0;
+        }
+    }
+    else {
+        if (unknown_filename == NULL) {
+            unknown_filename = STRING_FROM_C("<unknown>");
+            if (unknown_filename == NULL) {
+                return NULL;
+            }
+        }
+        filename = unknown_filename;
+    }
+
+    lineno_obj = INT_FROM_LONG(lineno);
+    if (lineno_obj == NULL) {
+        return NULL;
+    }
+    tuple = PyTuple_New(2);
+    if (tuple == NULL) {
+        Py_DECREF(lineno_obj);
+        return NULL;
+    }
+    Py_INCREF(filename);
+    PyTuple_SET_ITEM(tuple, 0, filename);
+    PyTuple_SET_ITEM(tuple, 1, lineno_obj);
+    return tuple;
+}
+
+PyObject *
+traceback_store_frames(traceback_store_t *store, traceback_index_t index)
+{
+    /* The traceback does not move while Python objects are created (which
+       may intern new tracebacks): it lives in a chunk of a store that the
+       caller holds a reference to. */
+    const traceback_t *traceback = get_traceback(store, index);
+    PyObject *frames;
+    PyObject *frame;
+    int i;
+
+    frames = PyTuple_New(traceback->nframe);
+    if (frames == NULL) {
+        return NULL;
+    }
+    for (i = 0; i < traceback->nframe; i++) {
+        frame = frame_to_tuple(&traceback->frames[i]);
+        if (frame == NULL) {
+            Py_DECREF(frames);
+            return NULL;
+        }
+        PyTuple_SET_ITEM(frames, i, frame);
+    }
+    return frames;
+}
+
+
+/* ==========================================================================
+ * Objects handed out again by free lists
+ */
+
+int
+traceback_store_set_reused(traceback_store_t *store, uintptr_t address,
+                           traceback_index_t index)
+{
+    int replaced;
+    size_t old_size;
+
+    return trace_table_set(&store->reused, &store->heap, address, index, 0,
+                           &replaced, &old_size);
+}
+
+int
+traceback_store_get_reused(traceback_store_t *store, uintptr_t address,
+                           traceback_index_t *index)
+{
+    return trace_table_get(&store->reused, address, index, NULL);
+}
