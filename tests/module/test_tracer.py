@@ -929,19 +929,6 @@ class ChildProcessTests(unittest.TestCase):
             """)
         self.assertEqual((status, output.strip()), (0, 'OK'))
 
-    def test_pythontracemalloc(self):
-        env = child_env()
-        env['PYTHONTRACEMALLOC'] = '7'
-        proc = subprocess.Popen(
-            [sys.executable, '-c', 'import _tracemalloc; '
-             'print(_tracemalloc.is_tracing(), '
-             '_tracemalloc.get_traceback_limit())'],
-            stdout=subprocess.PIPE, env=env)
-        output = proc.communicate()[0].decode().strip()
-        if output != '(True, 7)' and output != 'True 7':
-            self.skipTest('the interpreter does not read PYTHONTRACEMALLOC')
-        self.assertEqual(proc.returncode, 0)
-
 
 def main(names):
     """Run the tests (those named, if any); print a summary line."""
