@@ -1330,7 +1330,7 @@ py_get_arena_stats(PyObject *self, PyObject *unused)
     _PyObject_GetArenaStats(&narenas, &arena_bytes, &free_pool_bytes,
                             &used_block_bytes, &free_block_bytes);
     return Py_BuildValue("{s:n,s:n,s:n,s:n,s:n}",
-                         "arenas", (Py_ssize_t)narenas,
+                         "narenas", (Py_ssize_t)narenas,
                          "arena_bytes", (Py_ssize_t)arena_bytes,
                          "free_pool_bytes", (Py_ssize_t)free_pool_bytes,
                          "used_block_bytes", (Py_ssize_t)used_block_bytes,

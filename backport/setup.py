@@ -30,7 +30,8 @@ def local_path(name):
     return relative
 
 
-NEEDS_PEP445 = ('_tracemalloc needs a Python interpreter patched with the PEP 445 backport of tracemalloc-backport')
+NEEDS_PEP445 = ('_tracemalloc needs a Python interpreter patched with the '
+                'PEP 445 backport of tracemalloc-backport')
 
 
 def check_interpreter():

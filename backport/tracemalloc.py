@@ -14,11 +14,14 @@ Differences from the 3.13 standard library, all deliberate:
 * ``Snapshot.dump()`` writes pickle protocol 2, which every interpreter from
   2.7 on reads, instead of the highest protocol of the running interpreter.
   On Python 2, filenames that are non-ASCII byte strings are written as
-  unicode so that Python 3's ``Snapshot.load`` can read the file.
+  unicode so that Python 3's ``Snapshot.load`` can read the file.  The file
+  also holds the snapshot's ``metadata`` attribute (a dict, with the file
+  format version), which CPython's ``load()`` reads as a plain attribute.
+  See tracemalloc_snapshot_file, which does the writing and reading.
 * ``Snapshot.load()`` does not run arbitrary pickles: it only admits the
   classes a snapshot is made of, checks the shape of what it loaded, and
   raises ValueError naming the file for anything else (refused, corrupt,
-  truncated or empty files).
+  truncated, empty or newer-format files).
 * Filenames ending in ``.pyo`` (Python 2's optimized bytecode) are normalized
   to ``.py`` like ``.pyc`` ones.
 
@@ -39,36 +42,24 @@ try:
 except ImportError:  # Python 2
     from collections import Iterable, Sequence
 
-# Python 2's cPickle is an order of magnitude faster than pickle.py; both
-# dump the same protocol 2 stream.
-try:
-    import cPickle as _cpickle
-except ImportError:  # Python 3: pickle already uses its C accelerator
-    _cpickle = None
-import pickle
-
-try:
-    import copyreg
-except ImportError:  # Python 2
-    import copy_reg as copyreg
+_NEEDS_PEP445 = ('_tracemalloc needs a Python interpreter patched with the '
+                 'PEP 445 backport of tracemalloc-backport')
 
 # Functions implemented in C: start(), stop(), is_tracing(), clear_traces(),
 # get_traceback_limit(), get_traced_memory(), reset_peak(),
 # get_tracemalloc_memory() and this backport's get_dropped_traces().
-from _tracemalloc import *
-from _tracemalloc import _get_object_traceback, _get_traces
+try:
+    from _tracemalloc import *
+    from _tracemalloc import _get_object_traceback, _get_traces
+except ImportError as exc:
+    # Built for a patched interpreter, loaded into a stock one: the dynamic
+    # linker names a missing PEP 445 symbol.  Say what is wrong instead.
+    if 'undefined symbol' not in str(exc):
+        raise
+    raise ImportError('%s (%s)' % (_NEEDS_PEP445, exc))
 
-
-_PY2 = sys.version_info[0] == 2
-if _PY2:
-    _int_types = (int, long)  # noqa: F821 (Python 2 only)
-    _str_types = (str, unicode)  # noqa: F821 (Python 2 only)
-else:
-    _int_types = (int,)
-    _str_types = (str,)
-
-# Protocol written by Snapshot.dump(): the highest one Python 2.7 can read.
-_PICKLE_PROTOCOL = 2
+# Writing and safely reading snapshot files.
+import tracemalloc_snapshot_file as _snapshot_file
 
 
 def _format_size(size, sign):
@@ -550,179 +541,6 @@ class DomainFilter(BaseFilter):
         return not matched
 
 
-class _RefusedGlobal(Exception):
-    """A pickle named a global outside _SAFE_GLOBALS."""
-
-
-def _find_snapshot_global(module, name):
-    try:
-        return _SAFE_GLOBALS[(module, name)]
-    except (KeyError, TypeError):
-        # The names come from the file: keep the message a sane size.
-        raise _RefusedGlobal(('%s.%s' % (module, name))[:200])
-
-
-class _SnapshotUnpickler(pickle.Unpickler):
-    """Unpickler that can only build tracemalloc snapshots."""
-
-    def find_class(self, module, name):
-        return _find_snapshot_global(module, name)
-
-
-def _refuse_extension_code(unpickler):
-    raise _RefusedGlobal('a copyreg extension code')
-
-
-# The EXT1/EXT2/EXT4 opcodes name a global by a number registered with
-# copyreg.add_extension().  Once such a global has been unpickled, every
-# unpickler (cPickle and Python 3's C one included) takes it from
-# copyreg's cache without calling find_class/find_global.  So when the
-# process has registered extensions, snapshots are loaded by the
-# pure-Python unpickler with those opcodes disabled; a snapshot never
-# contains them.
-if _PY2:
-    _PurePythonUnpickler = pickle.Unpickler
-else:
-    _PurePythonUnpickler = pickle._Unpickler
-
-
-class _NoExtensionUnpickler(_PurePythonUnpickler):
-    """Slow unpickler that can only build tracemalloc snapshots, even when
-    copyreg extensions are registered."""
-
-    dispatch = dict(_PurePythonUnpickler.dispatch)
-    # Keys are the opcode bytes: a 1-char str on Python 2, an int on 3.
-    for _opcode in (pickle.EXT1, pickle.EXT2, pickle.EXT4):
-        dispatch[_opcode[0]] = _refuse_extension_code
-    del _opcode
-
-    def find_class(self, module, name):
-        return _find_snapshot_global(module, name)
-
-
-def _extensions_registered():
-    return bool(copyreg._inverted_registry or copyreg._extension_cache)
-
-
-def _open_unpickler(fp):
-    if _PY2:
-        if _extensions_registered() or _cpickle is None:
-            return _NoExtensionUnpickler(fp)
-        # cPickle's Unpickler cannot be subclassed; it calls find_global
-        # instead for every global (GLOBAL, INST and OBJ opcodes).
-        unpickler = _cpickle.Unpickler(fp)
-        unpickler.find_global = _find_snapshot_global
-        return unpickler
-    # Byte strings from Python 2 pickles become str: decode them as UTF-8
-    # and keep undecodable bytes as surrogates, like filenames on POSIX.
-    if _extensions_registered():
-        unpickler_class = _NoExtensionUnpickler
-    else:
-        unpickler_class = _SnapshotUnpickler
-    return unpickler_class(fp, encoding='utf-8', errors='surrogateescape')
-
-
-def _describe_exception(exc):
-    try:
-        text = str(exc)
-    except Exception:
-        text = repr(exc)
-    if text:
-        return '%s: %s' % (type(exc).__name__, text)
-    return type(exc).__name__
-
-
-def _is_empty_file(fp):
-    try:
-        return os.fstat(fp.fileno()).st_size == 0
-    except (EnvironmentError, AttributeError, ValueError):
-        return False
-
-
-def _frames_problem(frames):
-    """Say what is wrong with a raw frames tuple, or return None."""
-    if not isinstance(frames, tuple) or not frames:
-        return 'frames must be a non-empty tuple'
-    for frame in frames:
-        if not (isinstance(frame, tuple) and len(frame) == 2
-                and isinstance(frame[0], _str_types)
-                and isinstance(frame[1], _int_types)):
-            return 'a frame is not a (filename, lineno) tuple'
-    return None
-
-
-def _snapshot_problem(snapshot):
-    """Say what is wrong with the structure of a loaded snapshot, or return
-    None.  Catching it here gives an error naming the file instead of an
-    obscure one in statistics() later."""
-    if type(snapshot) is not Snapshot:
-        return 'it holds a %s object, not a Snapshot' % (
-            type(snapshot).__name__,)
-    state = snapshot.__dict__
-    traces = state.get('traces')
-    if type(traces) is not _Traces:
-        return 'Snapshot.traces is not a _Traces object'
-    if not isinstance(state.get('traceback_limit'), _int_types):
-        return 'Snapshot.traceback_limit is not an integer'
-    raw = traces.__dict__.get('_traces')
-    if not isinstance(raw, (list, tuple)):
-        return 'Snapshot.traces._traces is not a list'
-    # Tracebacks are shared between traces (pickle keeps the sharing), so
-    # each distinct frames tuple is checked once; checked holds ids of
-    # objects kept alive by the snapshot itself.
-    checked = set()
-    for index, trace in enumerate(raw):
-        if not (isinstance(trace, tuple) and len(trace) == 4):
-            return ('trace #%i is not a (domain, size, frames, total_nframe)'
-                    ' tuple' % index)
-        domain, size, frames, total_nframe = trace
-        if not (isinstance(domain, _int_types)
-                and isinstance(size, _int_types)
-                and (total_nframe is None
-                     or isinstance(total_nframe, _int_types))):
-            return ('trace #%i has a non-integer domain, size or '
-                    'total_nframe' % index)
-        if id(frames) not in checked:
-            problem = _frames_problem(frames)
-            if problem is not None:
-                return 'trace #%i: %s' % (index, problem)
-            checked.add(id(frames))
-    return None
-
-
-def _decode_filename(filename):
-    # Python 2 only: a non-ASCII byte string, which Python 3's default
-    # unpickler (encoding='ASCII') refuses.  Decode it as the filesystem
-    # would; if that fails (e.g. an ASCII locale over UTF-8 names), UTF-8
-    # with replacement characters rather than an unreadable snapshot.
-    encoding = sys.getfilesystemencoding() or 'utf-8'
-    try:
-        return filename.decode(encoding)
-    except (UnicodeDecodeError, LookupError):
-        return filename.decode('utf-8', 'replace')
-
-
-def _portable_frames(frames):
-    """Python 2: frames with non-ASCII byte-string filenames made unicode,
-    or None when there is nothing to change."""
-    changed = False
-    result = []
-    for frame in frames:
-        # dump() must not choke on whatever a caller put in a snapshot:
-        # anything but a (str, lineno) pair is left alone.
-        if (isinstance(frame, tuple) and len(frame) == 2
-                and isinstance(frame[0], str)):
-            try:
-                frame[0].decode('ascii')
-            except UnicodeDecodeError:
-                frame = (_decode_filename(frame[0]), frame[1])
-                changed = True
-        result.append(frame)
-    if changed:
-        return tuple(result)
-    return None
-
-
 class Snapshot(object):
     """The traces of all the memory blocks that were allocated and not yet
     freed at one moment, with the traceback limit in force then."""
@@ -730,89 +548,28 @@ class Snapshot(object):
     def __init__(self, traces, traceback_limit):
         # traces: list of raw (domain, size, frames, total_nframe) tuples,
         # see Trace.  Only 'traces' and 'traceback_limit' may be kept in
-        # __dict__: that is the pickled state CPython expects.
+        # __dict__: that is the pickled state CPython expects.  Snapshots
+        # loaded from a file may also have 'metadata' (a dict, which dump()
+        # saves too).
         self.traces = _Traces(traces)
         self.traceback_limit = traceback_limit
 
-    def _portable(self):
-        """The snapshot to pickle: self, except on Python 2 when filenames
-        must be made readable by Python 3 (see _portable_frames)."""
-        if not _PY2:
-            return self
-        # id(original frames tuple) -> converted tuple, or None if it needs
-        # no change: traces share frames tuples, convert each once.  The
-        # ids stay valid as the snapshot keeps the tuples alive.
-        converted = {}
-        new_traces = None
-        # dump() pickles whatever the snapshot holds; only convert the
-        # expected layout.
-        raw = getattr(getattr(self, 'traces', None), '_traces', None)
-        if not isinstance(raw, (list, tuple)):
-            return self
-        for index, trace in enumerate(raw):
-            if not (isinstance(trace, tuple) and len(trace) > 2
-                    and isinstance(trace[2], tuple)):
-                continue
-            frames = trace[2]
-            if id(frames) in converted:
-                new_frames = converted[id(frames)]
-            else:
-                new_frames = _portable_frames(frames)
-                converted[id(frames)] = new_frames
-            if new_frames is not None:
-                if new_traces is None:
-                    new_traces = list(raw)
-                new_traces[index] = trace[:2] + (new_frames,) + trace[3:]
-        if new_traces is None:
-            return self
-        return Snapshot(new_traces, self.traceback_limit)
-
     def dump(self, filename):
-        """Save the snapshot to the file *filename* (a pickle, protocol 2)."""
-        snapshot = self._portable()
+        """Save the snapshot to the file *filename*: a pickle, protocol 2,
+        with the snapshot's metadata (see tracemalloc_snapshot_file)."""
         with open(filename, 'wb') as fp:
-            if _cpickle is not None:
-                _cpickle.dump(snapshot, fp, _PICKLE_PROTOCOL)
-            else:
-                pickle.dump(snapshot, fp, _PICKLE_PROTOCOL)
+            _snapshot_file.write_snapshot(self, fp)
 
     @staticmethod
     def load(filename):
         """Read back a snapshot saved by dump() (here or by CPython).
 
         Raise ValueError if the file does not hold a tracemalloc snapshot:
-        it is empty, truncated or corrupt, or refers to anything but the
-        classes of a snapshot (nothing it refers to is run).
+        it is empty, truncated or corrupt, written in a newer format, or
+        refers to anything but the classes of a snapshot (nothing it refers
+        to is run).
         """
-        error = None
-        with open(filename, 'rb') as fp:
-            try:
-                snapshot = _open_unpickler(fp).load()
-            except _RefusedGlobal as exc:
-                error = ('refers to %s, which is not part of a tracemalloc '
-                         'snapshot; refusing to load it' % exc.args[0])
-            except EnvironmentError:
-                # A real I/O error: let it through, like open() errors.
-                raise
-            except Exception as exc:
-                # Bad data makes the unpickler raise about anything:
-                # UnpicklingError, EOFError, ValueError, KeyError,
-                # MemoryError for absurd lengths...
-                if _is_empty_file(fp):
-                    error = 'the file is empty'
-                else:
-                    error = ('the file is truncated or is not a pickle (%s)'
-                             % _describe_exception(exc))
-        # Raised outside the except clauses so that Python 3 does not chain
-        # the unpickler's internal error to it.
-        if error is None:
-            problem = _snapshot_problem(snapshot)
-            if problem is not None:
-                error = 'it is not a tracemalloc snapshot: %s' % problem
-        if error is not None:
-            raise ValueError('cannot load tracemalloc snapshot %r: %s'
-                             % (filename, error))
-        return snapshot
+        return _snapshot_file.read_snapshot(filename, sys.modules[__name__])
 
     def _filter_trace(self, include_filters, exclude_filters, trace):
         # Keep a trace matched by at least one inclusive filter (if there is
@@ -918,25 +675,6 @@ def _group_key_frames(key_type, cumulative, raw_key):
     if key_type == 'lineno':
         return (frame,)
     return ((frame[0], 0),)  # 'filename': the line does not matter
-
-
-# The only globals a pickled snapshot may name.  Protocol 2 and later only
-# name Snapshot and _Traces (objects are rebuilt with the NEWOBJ opcode);
-# protocols 0 and 1, which someone may have used to pickle a snapshot by
-# hand, rebuild them with copyreg._reconstructor(cls, object, None).
-# _reconstructor only calls __new__/__init__ of the classes it is given, and
-# those can only come from this same table.  Module names are the raw ones
-# in the stream: Python 3's renaming of Python 2 modules happens inside the
-# default find_class, which is replaced here.  The table maps to this
-# module's own classes, whatever name it was imported under.
-_SAFE_GLOBALS = {
-    ('tracemalloc', 'Snapshot'): Snapshot,
-    ('tracemalloc', '_Traces'): _Traces,
-    ('copy_reg', '_reconstructor'): copyreg._reconstructor,
-    ('copyreg', '_reconstructor'): copyreg._reconstructor,
-    ('__builtin__', 'object'): object,
-    ('builtins', 'object'): object,
-}
 
 
 def take_snapshot():

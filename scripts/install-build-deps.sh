@@ -7,13 +7,18 @@ set -eu
 PACKAGES="gcc make patch quilt curl ca-certificates xz-utils
 libssl-dev zlib1g-dev libbz2-dev libreadline-dev libsqlite3-dev libffi-dev
 libexpat1-dev libncursesw5-dev libgdbm-dev libdb-dev abigail-tools"
+# What only the tests need: a real browser for the HTML report.
+TEST_PACKAGES="chromium"
 
 case "${1:-}" in
 -h|--help)
-    echo "Usage: scripts/install-build-deps.sh"
-    echo "Install (as root) or name (otherwise) the missing build packages:"
-    echo "$PACKAGES" | tr '\n' ' '; echo
+    echo "Usage: scripts/install-build-deps.sh [--tests]"
+    echo "Install (as root) or name (otherwise) the missing build packages"
+    echo "(with --tests, also the test packages):"
+    echo "$PACKAGES $TEST_PACKAGES" | tr '\n' ' '; echo
     exit 0 ;;
+--tests)
+    PACKAGES="$PACKAGES $TEST_PACKAGES" ;;
 esac
 
 missing=

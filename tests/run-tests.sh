@@ -41,6 +41,10 @@ run_group "patch series" sh tests/test-patches.sh
 run_group "PEP 445 hooks" sh tests/hooks/run.sh
 run_group "ABI" sh tests/abi/run.sh
 run_group "tracemalloc module" "$PYTHON" tests/run_unittests.py tests/module
+run_group "snapshot files, service and report" \
+    "$PYTHON" tests/run_unittests.py tests/snapshots
+run_group "a leak in a running service, end to end" \
+    "$PYTHON" tests/run_unittests.py tests/e2e
 
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]
