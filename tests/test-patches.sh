@@ -1,7 +1,9 @@
 #!/bin/sh
 # test-patches.sh - the quilt series applies without fuzz, with quilt and with
 # plain patch -p1, to pristine sources and to Debian's 2.7.18-8+deb11u1 tree,
-# and every patch carries a DEP-3 header.
+# and every patch carries a DEP-3 header.  A series-stock (the build fixes
+# that the stock interpreter gets too, 3.3) must be the start of the series
+# and apply on its own.
 #
 # Environment: PYTHON_VERSION (default 2.7.18), DOWNLOADS (source cache).
 set -u
@@ -26,6 +28,14 @@ check() {   # description, command...
 }
 
 patches() { grep -v '^#' "$series_dir/series" | grep -v '^$'; }
+stock_patches() { grep -v '^#' "$series_dir/series-stock" | grep -v '^$'; }
+
+stock_is_prefix() {
+    n=$(stock_patches | wc -l)
+    [ "$n" -gt 0 ] || { echo "series-stock names no patch"; return 1; }
+    [ "$(stock_patches)" = "$(patches | head -n "$n")" ] \
+        || { echo "series-stock is not the start of series"; return 1; }
+}
 
 dep3_header() {
     for p in $(patches); do
@@ -41,6 +51,11 @@ quilt_push() {  # tree
         quilt --quiltrc=/dev/null push -a --fuzz=0)
 }
 
+quilt_push_stock() {    # tree
+    (cd "$1" && QUILT_PATCHES=$series_dir QUILT_SERIES=series-stock \
+        QUILT_PC=.pc-stock quilt --quiltrc=/dev/null push -a --fuzz=0)
+}
+
 patch_p1() {    # tree
     for p in $(patches); do
         patch -d "$1" -p1 -F0 --no-backup-if-mismatch -s <"$series_dir/$p" \
@@ -53,6 +68,11 @@ same_trees() {  # tree tree
 }
 
 check "every patch has a DEP-3 header" dep3_header
+has_stock=
+if [ -f "$series_dir/series-stock" ]; then
+    has_stock=yes
+    check "series-stock is the start of series" stock_is_prefix
+fi
 for base in upstream debian; do
     [ "$base" = debian ] && [ "$version" != 2.7.18 ] && continue
     if ! scripts/fetch-source.sh --base "$base" "$version" "$tmp/$base" \
@@ -63,6 +83,12 @@ for base in upstream debian; do
         continue
     fi
     cp -a "$tmp/$base" "$tmp/$base-p1"
+    if [ -n "$has_stock" ] && [ "$base" = upstream ]; then
+        cp -a "$tmp/$base" "$tmp/$base-stock"
+        check "quilt push -a --fuzz=0 of series-stock on the $base tree" \
+            quilt_push_stock "$tmp/$base-stock"
+        rm -rf "$tmp/$base-stock"
+    fi
     check "quilt push -a --fuzz=0 on the $base tree" quilt_push "$tmp/$base"
     check "patch -p1 -F0 in series order on the $base tree" patch_p1 "$tmp/$base-p1"
     check "quilt and patch give the same $base tree" \
