@@ -10,7 +10,10 @@ PY_SERIES      := $(basename $(PYTHON_VERSION))
 PYDEBUG        ?=
 BASE           ?= upstream
 DOWNLOADS      ?= $(CURDIR)/downloads
-export DOWNLOADS SOURCE
+# SOURCE33: the 3.3.7 source of `make check33` (and of the 3.3 group of
+# `make check`), which is never downloaded.
+SOURCE33       ?=
+export DOWNLOADS SOURCE SOURCE33
 
 variant        := $(if $(filter yes,$(PYDEBUG)),-dbg)
 PREFIX         ?= $(CURDIR)/build/python$(PY_SERIES)$(variant)
@@ -49,7 +52,7 @@ INSTALLED      := $(DESTDIR)$(PREFIX)
 # whose Build-Depends dpkg-buildpackage has checked).
 INSTALL_DEPS   ?= scripts/install-build-deps.sh
 
-.PHONY: all interpreter module stock check check-quick bench deb deps \
+.PHONY: all interpreter module stock check check33 check-quick bench deb deps \
 	repo check-deb rebuild-debian-python \
 	regrtest clean distclean
 
@@ -98,6 +101,10 @@ MODULE_BUILD := $(WORK)/module-$(PYTHON_VERSION)$(variant)
 # With a DESTDIR, the interpreter that builds the module is the staged one,
 # whose libpython is not in $(PREFIX)/lib yet.
 STAGED_LIB   := $(if $(DESTDIR),$(INSTALLED)/lib)
+# The interpreter's headers: include/python2.7, or for 3.x with its ABI
+# flags, include/python3.3m (pymalloc) or python3.3dm (--with-pydebug).
+INCLUDEPY    := $(INSTALLED)/include/python$(PY_SERIES)$(if $(filter \
+	3.%,$(PY_SERIES)),$(if $(variant),d)m)
 
 # The Python half: tracemalloc.py, the snapshot file format, the snapshot
 # service and the .pth file that starts it when TRACEMALLOC_SNAPSHOT_DIR is
@@ -116,7 +123,7 @@ $(INSTALLED)/.stamp-module: $(INSTALLED)/.stamp-installed $(wildcard backport/*.
 	cd backport && $(if $(STAGED_LIB),LD_LIBRARY_PATH=$(STAGED_LIB)) \
 		$(DESTDIR)$(PYTHON) setup.py -q build_ext $(if $(STAGED_LIB),-L $(STAGED_LIB)) \
 		--build-temp $(MODULE_BUILD)/temp --build-lib $(MODULE_BUILD)/lib
-	install -m 755 $(MODULE_BUILD)/lib/_tracemalloc.so $(DESTDIR)$(LIBDIR)/lib-dynload/
+	install -m 755 $(MODULE_BUILD)/lib/_tracemalloc*.so $(DESTDIR)$(LIBDIR)/lib-dynload/
 	install -m 644 $(addprefix backport/,$(PY_MODULES)) $(DESTDIR)$(LIBDIR)/
 	install -m 644 backport/tracemalloc-snapshots.pth $(DESTDIR)$(LIBDIR)/site-packages/
 	install -d $(DESTDIR)$(REPORT_SHARE)
@@ -124,7 +131,7 @@ $(INSTALLED)/.stamp-module: $(INSTALLED)/.stamp-installed $(wildcard backport/*.
 	printf '#!%s\nimport sys\nfrom tracemalloc_report import main\nsys.exit(main())\n' \
 		$(PYTHON) >$(INSTALLED)/bin/tracemalloc-report
 	chmod 755 $(INSTALLED)/bin/tracemalloc-report
-	install -m 644 backport/pytracemalloc.h $(INSTALLED)/include/python$(PY_SERIES)/
+	install -m 644 backport/pytracemalloc.h $(INCLUDEPY)/
 	touch $@
 
 # ---- the stock interpreter, same flags, for comparisons ------------------
@@ -164,10 +171,50 @@ check: all stock
 	PATCHED_SRC=$(PATCHED_SRC) STOCK_SRC=$(STOCK_SRC) \
 	PYTHON_VERSION=$(PYTHON_VERSION) tests/run-tests.sh
 
-# CPython's regression suite, stock and patched, compared (slow).
+# The 3.3.7 suite (also a group of `make check`): patched and stock 3.3.7
+# built from SOURCE33 or the download cache, then `make check` on them;
+# without a source, one skipped test that says so.
+check33:
+	PYDEBUG=$(PYDEBUG) tests/check33.sh
+
+# CPython's regression suite, stock and patched, compared (slow).  3.3.7 on
+# bookworm, stock as well as patched: test_faulthandler's stack overflow test
+# never returns (gcc 12 turns the recursion into a loop) and
+# test_multiprocessing hangs in its connection pickling test (glibc's
+# reserved signals 32 and 33 make pthread_sigmask() fail in the resource
+# sharer thread); they are left out.  Empty: compare.sh's default, -j2.
+REGRTEST_ARGS ?= $(if $(filter 3.3,$(PY_SERIES)),-j2 --timeout=1800 \
+	-x test_faulthandler test_multiprocessing)
+export REGRTEST_ARGS
 regrtest: all stock
 	tests/regrtest/compare.sh $(STOCK_PYTHON) $(PYTHON) \
 		tests/regrtest/$(PYTHON_VERSION)$(variant).txt
+
+# ---- benchmarks ----------------------------------------------------------
+# bench/runner.py: stock vs patched 2.7 and tracing off, 1 and 25 frames,
+# next to python3's own tracemalloc (and a patched 3.3 if built):
+# instructions (callgrind), CPU time, peak RSS, memory per traced block,
+# snapshot times; the goals marked PASS/FAIL.  Writes build/bench/results.*
+# and the README's table ("Speed and memory").  Needs valgrind.
+# BENCH_SCALE multiplies the iterations of the callgrind runs,
+# BENCH_TIME_SCALE those of the timed runs (default 5 x BENCH_SCALE).
+
+BENCH_SCALE      ?= 1
+BENCH_TIME_SCALE ?=
+BENCH_RUNS       ?= 5
+BENCH_JOBS       ?= 2
+BENCH_PYTHON3    ?= python3
+BENCH_ARGS       ?=
+BENCH_RUNNER     ?= $(or $(shell command -v python3 2>/dev/null),$(PYTHON))
+
+bench: all stock
+	@test "$(PY_SERIES)$(variant)" = 2.7 || { echo "make bench:" \
+		"measures the 2.7 release build (PYTHON_VERSION=2.7.x, no PYDEBUG)" >&2; exit 1; }
+	$(BENCH_RUNNER) bench/runner.py --python $(PYTHON) \
+		--stock-python $(STOCK_PYTHON) --python3 "$(BENCH_PYTHON3)" \
+		--scale $(BENCH_SCALE) $(if $(BENCH_TIME_SCALE),--time-scale $(BENCH_TIME_SCALE)) \
+		--runs $(BENCH_RUNS) --jobs $(BENCH_JOBS) \
+		--output $(CURDIR)/build/bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(WORK)
@@ -234,35 +281,38 @@ rebuild-debian-python:
 # ---- end of Debian packaging -------------------------------------------------
 
 # ---- Hardening ---------------------------------------------------------------
-# Heavy checks, none of them part of `make check` (which runs a short version
-# of the stress, fault injection and fuzzing tests: tests/hardening-quick.sh).
-# One at a time on a shared machine: each takes minutes to hours (README.md,
-# "Hardening").
+# Heavy checks: the regression suite under tracing, stress, fault injection,
+# sanitizers, valgrind, fuzzing, a soak test.  None is part of `make check`,
+# which runs a short version of the stress, fault and fuzz tests
+# (tests/hardening-quick.sh).  Run one at a time on a shared machine; README.md
+# ("Hardening") gives what each checks and how long it takes.
 #
-#   regrtest-traced      CPython's suite, stock vs patched with
-#                        PYTHONTRACEMALLOC=1 and =25 (two runs)
-#   regrtest-dbg         the same as `make regrtest`, --with-pydebug builds
-#   stress               tests/stress: threads, fork, signals (STRESS_SECONDS)
-#   faults               tests/stress: allocator failures swept under the tracer
-#   asan                 the patched interpreter and module built with
-#                        -fsanitize=address,undefined into $(ASAN_PREFIX)
-#   check-asan           module tests and stress tests on that build
-#   check-valgrind       module tests under valgrind memcheck
-#   fuzz                 libFuzzer on the trace table and the snapshot loader
-#                        (FUZZ_SECONDS each)
-#   soak                 the example service traced under load (SOAK_SECONDS)
+#   regrtest-traced   CPython's suite, stock vs patched run with
+#                     PYTHONTRACEMALLOC=1 then =25 (regrtest-traced1/-traced25)
+#   regrtest-dbg      `make regrtest` on --with-pydebug builds
+#   stress            threads, fork() and signals (STRESS_SECONDS in all)
+#   faults            every allocation failed in turn, under the tracer
+#   asan              the patched interpreter and the module built with
+#                     AddressSanitizer and UBSan, into ASAN_PREFIX
+#   check-asan        module, stress and fault tests on that build
+#   check-valgrind    module tests under valgrind memcheck
+#   fuzz              libFuzzer: trace table, snapshot loader (FUZZ_SECONDS each)
+#   soak              the example service traced under load (SOAK_SECONDS)
 
 STRESS_SECONDS ?= 300
 FUZZ_SECONDS   ?= 60
 SOAK_SECONDS   ?= 600
-# The sanitizer build: its own source tree, prefix and module build.
+# The sanitizer build: a source tree, a prefix and a module build of its own.
+# ASAN_OPT replaces configure's -O3 (faster to build, clearer reports);
+# ASAN_CFLAGS and ASAN_LDFLAGS reach configure, and so the
+# interpreter, its modules and extensions built with it.  The interpreter
+# leaks by design at exit: LeakSanitizer is off for the build and the tests.
 ASAN_PREFIX    ?= $(CURDIR)/build/python$(PY_SERIES)-asan
-ASAN_CFLAGS    ?= -fsanitize=address,undefined -fno-omit-frame-pointer \
-	-fno-sanitize-recover=address
+ASAN_SRC       := $(WORK)/patched-$(PYTHON_VERSION)-asan
+ASAN_OPT       ?= -g -O1 -fwrapv
+ASAN_CFLAGS    ?= -fsanitize=address,undefined -fno-omit-frame-pointer
 ASAN_LDFLAGS   ?= -fsanitize=address,undefined
 ASAN_PYTHON    := $(ASAN_PREFIX)/bin/python$(PY_SERIES)
-HARDENING_ENV   = PYTHON=$(PYTHON) STOCK_PYTHON=$(STOCK_PYTHON) \
-	ASAN_PYTHON=$(ASAN_PYTHON) PYTHON_VERSION=$(PYTHON_VERSION)
 
 .PHONY: regrtest-traced regrtest-traced1 regrtest-traced25 regrtest-dbg \
 	stress faults asan check-asan check-valgrind fuzz soak
@@ -276,3 +326,32 @@ regrtest-traced1 regrtest-traced25: regrtest-traced%: all stock
 
 regrtest-dbg:
 	$(MAKE) PYDEBUG=yes regrtest
+
+stress: all
+	$(PYTHON) tests/stress/stress.py --seconds $(STRESS_SECONDS)
+
+faults: all
+	$(PYTHON) tests/stress/faults.py
+
+# The flags go in the environment, where configure finds them: on make's
+# command line they would also override the variables of CPython's own
+# Makefile (its CFLAGS, which hold -fwrapv, and its LDFLAGS, the rpath).
+asan:
+	ASAN_OPTIONS=detect_leaks=0 OPT="$(ASAN_OPT)" CFLAGS="$(ASAN_CFLAGS)" \
+		LDFLAGS="$(ASAN_LDFLAGS)" $(MAKE) PREFIX=$(ASAN_PREFIX) \
+		PATCHED_SRC=$(ASAN_SRC) \
+		MODULE_BUILD=$(WORK)/module-$(PYTHON_VERSION)-asan \
+		interpreter module
+
+check-asan: asan
+	PYTHON=$(ASAN_PYTHON) tests/sanitizers/run-asan.sh
+
+check-valgrind: all
+	PYTHON=$(PYTHON) tests/sanitizers/run-valgrind.sh
+
+fuzz: all
+	PYTHON=$(PYTHON) ASAN_PYTHON=$(ASAN_PYTHON) tests/fuzz/run.sh $(FUZZ_SECONDS)
+
+soak: all
+	$(PYTHON) tests/soak/soak.py --seconds $(SOAK_SECONDS)
+# ---- end of Hardening --------------------------------------------------------

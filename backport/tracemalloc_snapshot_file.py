@@ -51,6 +51,7 @@ except ImportError:  # Python 3: pickle already uses its C accelerator
     _cpickle = None
 
 _PY2 = sys.version_info[0] == 2
+_PY3_3 = sys.version_info[:2] == (3, 3)
 if _PY2:
     _int_types = (int, long)  # noqa: F821 (Python 2 only)
     _str_types = (str, unicode)  # noqa: F821 (Python 2 only)
@@ -462,7 +463,11 @@ def write_snapshot(snapshot, fp, metadata=None):
 # ==========================================================================
 
 class _RefusedGlobal(Exception):
-    """A pickle named a global that a snapshot does not contain."""
+    """A pickle named a global that a snapshot does not contain.  Its
+    `line` is the GLOBAL opcode's argument as it is in the file (bytes),
+    when it came from one."""
+
+    line = None
 
 
 def _safe_globals(module):
@@ -493,7 +498,12 @@ def _global_finder(safe_globals):
             return safe_globals[(module, name)]
         except (KeyError, TypeError):
             # The names come from the file: keep the message a sane size.
-            raise _RefusedGlobal(('%s.%s' % (module, name))[:200])
+            exc = _RefusedGlobal(('%s.%s' % (module, name))[:200])
+            try:
+                exc.line = ('%s\n%s\n' % (module, name)).encode('utf-8')
+            except (TypeError, UnicodeError):
+                pass
+            raise exc
     return find_global
 
 
@@ -570,6 +580,16 @@ def _describe_exception(exc):
     if text:
         return '%s: %s' % (type(exc).__name__, text)
     return type(exc).__name__
+
+
+def _global_cut_by_end(fp, exc):
+    """Python 3.3's C unpickler also reads a GLOBAL cut by the end of the
+    file as a shorter name, but it reads ahead: the file itself tells
+    whether the two lines of the refused global are in it, whole."""
+    if exc.line is None:
+        return False
+    fp.seek(0)
+    return exc.line not in fp.read()
 
 
 def _is_empty_file(fp):
@@ -686,7 +706,9 @@ def read_snapshot(filename, module):
                 # Python 2's unpicklers read a GLOBAL cut by the end of the
                 # file as a shorter name ("tracemalloc\nSnap").  They read
                 # no further than they parse, so the end of the file tells.
-                # (Python 3's read ahead, and see the cut themselves.)
+                # (Python 3.4+'s see the cut themselves.)
+                error = 'the file is truncated or is not a pickle'
+            elif _PY3_3 and _global_cut_by_end(fp, exc):
                 error = 'the file is truncated or is not a pickle'
             else:
                 error = ('refers to %s, which is not part of a tracemalloc '

@@ -7,6 +7,18 @@
 # Environment (set by the Makefile): PYTHON, STOCK_PYTHON, PATCHED_SRC,
 # STOCK_SRC, PYTHON_VERSION.
 set -u
+# Interpreter paths relative to the current directory stay valid in the
+# groups, which run from the top of the tree and change directory.
+abspath() {
+    case $1 in
+        /*) echo "$1" ;;
+        */*) echo "$(cd "$(dirname "$1")" && pwd)/$(basename "$1")" ;;
+        *) echo "$1" ;;     # a command name, looked up in PATH
+    esac
+}
+[ -n "${PYTHON:-}" ] && PYTHON=$(abspath "$PYTHON") && export PYTHON
+[ -n "${STOCK_PYTHON:-}" ] && STOCK_PYTHON=$(abspath "$STOCK_PYTHON") \
+    && export STOCK_PYTHON
 cd "$(dirname "$0")/.."
 
 passed=0 failed=0 skipped=0
@@ -45,6 +57,12 @@ run_group "snapshot files, service and report" \
     "$PYTHON" tests/run_unittests.py tests/snapshots
 run_group "a leak in a running service, end to end" \
     "$PYTHON" tests/run_unittests.py tests/e2e
+case ${PYTHON_VERSION:-2.7.18} in
+2.*)
+    # 3.3.7 from SOURCE33 or the download cache, else one skipped test
+    run_group "Python 3.3.7 (tests/check33.sh)" sh tests/check33.sh
+    ;;
+esac
 
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]

@@ -18,7 +18,8 @@ def main():
     result = unittest.TextTestRunner(verbosity=2).run(suite)
     failed = len(result.failures) + len(result.errors)
     skipped = len(result.skipped)
-    passed = result.testsRun - failed - skipped
+    # errors outside tests (setUpClass...) are not among testsRun
+    passed = max(0, result.testsRun - failed - skipped)
     if result.testsRun == 0:
         failed += 1     # a directory without tests is a broken group
     print('%d passed, %d failed, %d skipped' % (passed, failed, skipped))

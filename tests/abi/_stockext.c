@@ -1,6 +1,7 @@
-/* _stockext: a C extension built against the headers of STOCK Python 2.7,
- * loaded by the PEP 445 interpreter to prove that the patch series keeps the
- * ABI that extensions compiled years ago rely on.
+/* _stockext: a C extension built against the headers of STOCK Python 2.7
+ * (or 3.3), loaded by the PEP 445 interpreter to prove that the patch series
+ * keeps the ABI that extensions compiled years ago rely on.  The stock 3.3
+ * headers expand the macros below exactly as 2.7's do.
  *
  * Built with the stock headers, in a release build:
  *   PyMem_MALLOC / PyMem_REALLOC / PyMem_FREE  ->  malloc / realloc / free,
@@ -32,7 +33,21 @@
 #include <unistd.h>
 
 #ifdef Py_PEP445_BACKPORT
-#  error "_stockext must be compiled against the STOCK Python 2.7 headers"
+#  error "_stockext must be compiled against the STOCK Python headers"
+#endif
+
+/* 3.3: the 2.7 names used below.  What 2.7 returns as str (ASCII text built
+   here) is str, made from the same bytes; encode() returns bytes; the
+   module is initialized the 3.x way (at the end). */
+#if PY_MAJOR_VERSION >= 3
+#  define PyInt_FromLong PyLong_FromLong
+#  define PyInt_FromSsize_t PyLong_FromSsize_t
+#  define PyString_FromString PyUnicode_FromString
+#  define PyString_FromStringAndSize PyUnicode_FromStringAndSize
+#  define PyString_FromFormat PyUnicode_FromFormat
+#  define ENCODED_PAIR "(yy#)"
+#else
+#  define ENCODED_PAIR "(ss#)"
 #endif
 
 #define STRINGIFY2(x) #x
@@ -429,7 +444,7 @@ typedef struct {
     int from_macro;         /* allocated by PyObject_NEW, not PyObject_New */
 } BlobObject;
 
-static PyTypeObject Blob_Type;   /* filled in by init_stockext() */
+static PyTypeObject Blob_Type;   /* filled in by the module's init */
 static Py_ssize_t live_blobs = 0;
 
 static void
@@ -691,7 +706,7 @@ stock_encode(PyObject *self, PyObject *args)
         PyMem_Free(a);
         return NULL;
     }
-    result = Py_BuildValue("(ss#)", a, b, blen);
+    result = Py_BuildValue(ENCODED_PAIR, a, b, blen);
     PyMem_Free(a);
     PyMem_FREE(b);
     return result;
@@ -879,8 +894,22 @@ static PyMethodDef stock_methods[] = {
     {NULL, NULL, 0, NULL}
 };
 
+#if PY_MAJOR_VERSION >= 3
+static struct PyModuleDef stock_module = {
+    PyModuleDef_HEAD_INIT, "_stockext",
+    "Allocations of a stock-built 3.3 extension.", -1, stock_methods,
+    NULL, NULL, NULL, NULL
+};
+#  define INIT_RETURN(m) return (m)
+
+PyMODINIT_FUNC
+PyInit__stockext(void)
+#else
+#  define INIT_RETURN(m) return
+
 PyMODINIT_FUNC
 init_stockext(void)
+#endif
 {
     PyObject *module;
 
@@ -896,12 +925,17 @@ init_stockext(void)
     blob_as_sequence.sq_length = (lenfunc)blob_length;
     Blob_Type.tp_as_sequence = &blob_as_sequence;
     if (PyType_Ready(&Blob_Type) < 0)
-        return;
+        INIT_RETURN(NULL);
 
+#if PY_MAJOR_VERSION >= 3
+    module = PyModule_Create(&stock_module);
+#else
     module = Py_InitModule3("_stockext", stock_methods,
                             "Allocations of a stock-built 2.7 extension.");
+#endif
     if (module == NULL)
-        return;
+        INIT_RETURN(NULL);
     Py_INCREF(&Blob_Type);
     PyModule_AddObject(module, "Blob", (PyObject *)&Blob_Type);
+    INIT_RETURN(module);
 }

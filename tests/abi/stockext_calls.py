@@ -58,12 +58,15 @@ def exercise(m=_stockext, scale=1):
             s = m.realloc_grow(size, macro)
             _check(s == _letters(size),
                    'realloc_grow(%d, %d): %r...' % (size, macro, s[:30]))
-    for size in (1, 24, 600, 100000):
+    # free() of a PyMem_Malloc() block: what release builds let extensions
+    # get away with; a --with-pydebug build's blocks start inside what
+    # malloc() returned, and free() crashes, stock or patched
+    for size in (1, 24, 600, 100000) if not m.pydebug() else ():
         ok, _same = m.free_behind_back(size)
         _check(ok is True, 'free_behind_back(%d)' % size)
 
     # buffers that the interpreter allocates for the extension to free
-    _check(m.encode(u'h\xe9') == ('h\xc3\xa9', 'h\xc3\xa9'), 'encode')
+    _check(m.encode(u'h\xe9') == (b'h\xc3\xa9', b'h\xc3\xa9'), 'encode')
     # PyMem with the GIL released (this thread only, here)
     _check(m.nogil_pymem(3, 300) == 3, 'nogil_pymem')
 

@@ -9,12 +9,13 @@ sets the environment below:
   STOCKEXT_DIR       directory holding _stockext.so (also on PYTHONPATH)
   STOCKEXT_BUILD_LOG what the compiler said while building it
   STOCK_PYTHON       the stock interpreter (the extension must load there too)
-  STOCK_LIBPYTHON    the stock libpython2.7.so.1.0
+  STOCK_LIBPYTHON    the stock libpython2.7.so.1.0 (3.3: libpython3.3m...)
   PATCHED_LIBPYTHON  the patched libpython2.7.so.1.0
-  ABI_SERIES_DIR     the quilt series (default patches/2.7 of this tree)
+  ABI_SERIES_DIR     the quilt series (default patches/2.7 of this tree,
+                     patches/3.3 on 3.3)
   PATCHED_INCLUDE, STOCK_INCLUDE
                      the headers installed with each library (default
-                     PREFIX/include/python2.7): what the patched headers
+                     PREFIX/include/python2.7, python3.3m): what the patched headers
                      declare and the stock ones don't is what the patched
                      library must add, nothing more
   ABI_ITERATIONS     rounds of calls while tracing (default 10000)
@@ -36,6 +37,7 @@ import os
 import re
 import subprocess
 import sys
+import sysconfig
 import unittest
 
 try:
@@ -99,6 +101,12 @@ CORE_SYMBOLS = CORE_FUNCTIONS | CORE_VARIABLES
 # drift must not grow with the number of rounds.
 TRACED_DRIFT_LIMIT = 256 * 1024
 
+# libpython2.7.so.1.0 and include/python2.7; libpython3.3m.so.1.0 and
+# include/python3.3m on 3.3 (python3.3dm: --with-pydebug), the same for
+# the stock and the patched build.
+SONAME = sysconfig.get_config_var('INSTSONAME')
+INCLUDE_NAME = os.path.basename(sysconfig.get_config_var('INCLUDEPY'))
+
 
 def _series_dir():
     default = os.path.join(TOP, 'patches', '%d.%d' % sys.version_info[:2])
@@ -107,12 +115,13 @@ def _series_dir():
 
 def _stock_lib():
     return os.environ.get('STOCK_LIBPYTHON', os.path.join(
-        TOP, 'build', 'python2.7-stock', 'lib', 'libpython2.7.so.1.0'))
+        TOP, 'build', 'python%d.%d-stock' % sys.version_info[:2], 'lib',
+        SONAME))
 
 
 def _patched_lib():
     return os.environ.get('PATCHED_LIBPYTHON', os.path.join(
-        TOP, 'build', 'python2.7', 'lib', 'libpython2.7.so.1.0'))
+        TOP, 'build', 'python%d.%d' % sys.version_info[:2], 'lib', SONAME))
 
 
 def _series():
@@ -143,8 +152,7 @@ def _parse_patches(names):
 def _include_dir(lib):
     """PREFIX/include/python2.7 of PREFIX/lib/libpython2.7.so.1.0."""
     prefix = os.path.dirname(os.path.dirname(os.path.abspath(lib)))
-    return os.path.join(prefix, 'include',
-                        'python%d.%d' % sys.version_info[:2])
+    return os.path.join(prefix, 'include', INCLUDE_NAME)
 
 
 def _declared(include_dir):
@@ -395,6 +403,8 @@ class CallsTest(unittest.TestCase):
             self.assertEqual(s[-1], chr(ord('a') + 199999 % 26))
 
     def test_free_behind_the_interpreters_back(self):
+        if self.m.pydebug():
+            self.skipTest('free() of a debug block crashes, stock or patched')
         for size in (1, 32, 1000, 1 << 20):
             ok, same = self.m.free_behind_back(size)
             self.assertIs(ok, True)
@@ -440,7 +450,7 @@ class CallsTest(unittest.TestCase):
         with PyMem_Free() and PyMem_FREE."""
         for _ in range(100):
             self.assertEqual(self.m.encode(u'\u20ac' * 50),
-                             ('\xe2\x82\xac' * 50,) * 2)
+                             (b'\xe2\x82\xac' * 50,) * 2)
 
     def test_pymem_without_the_gil(self):
         run_threads(self.m)
@@ -678,9 +688,10 @@ class ReadlineTest(unittest.TestCase):
     """PyOS_Readline() with a stock extension on either side: as its caller
     (freeing the line with PyMem_FREE) and as the PyOS_ReadlineFunctionPointer
     hook (returning a PyMem_MALLOC or PyMem_Malloc() line, without the GIL).
-    The patch makes PyOS_Readline() free the hook's line with
-    PyMem_RawFree() and return a PyMem_Malloc() copy.  In child processes:
-    a break is a crash."""
+    The series keeps the contract of 2.7 and 3.3: PyOS_Readline() returns
+    the hook's line as it is, a PyMem_Malloc() buffer (PyOS_StdioReadline()
+    makes one after taking the GIL back).  In child processes: a break is a
+    crash."""
 
     def run_case(self, python, case, rounds, args=(), env=None):
         status, out, err = _run([python] + list(args) + [
@@ -942,7 +953,7 @@ class LibpythonAbiTest(unittest.TestCase):
             m = re.search(r'^\s*SONAME\s+(\S+)', out, re.M)
             self.assertTrue(m, 'no SONAME in %s' % path)
             sonames.append(m.group(1))
-        self.assertEqual(sonames, ['libpython2.7.so.1.0'] * 2)
+        self.assertEqual(sonames, [SONAME] * 2)
 
 
 if __name__ == '__main__':

@@ -1,4 +1,5 @@
-/* _testpep445 - tests of the PEP 445 allocator hooks backported to 2.7.
+/* _testpep445 - tests of the PEP 445 allocator hooks backported to 2.7
+ * and 3.3.
  *
  * Built against the headers of the patched interpreter.  Everything that
  * must not be disturbed by Python's own allocations (the hooks' logs, the
@@ -21,6 +22,35 @@
 #endif
 
 #define ATOMIC_ADD(var, n) ((void)__sync_fetch_and_add(&(var), (n)))
+
+/* 3.3: the 2.7 names used below.  2.7's str is 3.3's bytes (the objects
+   that the interpreter allocates for interp_op() and fail_during(), the
+   result of fresh_bytes()); the names given to the functions are str, read
+   by text_of(); the module is initialized the 3.x way (at the end). */
+#if PY_MAJOR_VERSION >= 3
+#  define PyInt_Check PyLong_Check
+#  define PyInt_AsLong PyLong_AsLong
+#  define PyInt_FromLong PyLong_FromLong
+#  define PyInt_FromSsize_t PyLong_FromSsize_t
+#  define PyString_FromFormat PyUnicode_FromFormat
+#  define PyString_FromStringAndSize PyBytes_FromStringAndSize
+#  define PyStringObject PyBytesObject
+#endif
+
+/* The UTF-8 text of a str, or NULL with TypeError (`what` is what it is). */
+static const char *
+text_of(PyObject *obj, const char *what)
+{
+#if PY_MAJOR_VERSION >= 3
+    if (PyUnicode_Check(obj))
+        return PyUnicode_AsUTF8(obj);
+#else
+    if (PyString_Check(obj))
+        return PyString_AS_STRING(obj);
+#endif
+    PyErr_Format(PyExc_TypeError, "%s must be a str", what);
+    return NULL;
+}
 
 /* ---- allocator hooks that log their calls ----------------------------- */
 
@@ -299,13 +329,12 @@ parse_hookset(PyObject *names, hookset_t *set)
         goto error;
     }
     for (i = 0; i < n; i++) {
-        PyObject *item = PySequence_Fast_GET_ITEM(seq, i);
+        const char *name = text_of(PySequence_Fast_GET_ITEM(seq, i),
+                                   "a hook name");
 
-        if (!PyString_Check(item)) {
-            PyErr_SetString(PyExc_TypeError, "a hook name must be a str");
+        if (name == NULL)
             goto error;
-        }
-        j = hook_index(PyString_AS_STRING(item));
+        j = hook_index(name);
         if (j < 0)
             goto error;
         for (k = 0; k < set->n; k++) {
@@ -661,12 +690,13 @@ parse_ops(PyObject *list, op_t *ops, int *nops)
         Py_ssize_t len;
         long slot;
 
-        if (!PyTuple_Check(op) || PyTuple_GET_SIZE(op) < 2
-            || !PyString_Check(PyTuple_GET_ITEM(op, 0))) {
+        if (!PyTuple_Check(op) || PyTuple_GET_SIZE(op) < 2) {
             PyErr_SetString(PyExc_TypeError, "an op is a tuple (name, ...)");
             goto error;
         }
-        name = PyString_AS_STRING(PyTuple_GET_ITEM(op, 0));
+        name = text_of(PyTuple_GET_ITEM(op, 0), "an op's name");
+        if (name == NULL)
+            goto error;
         len = PyTuple_GET_SIZE(op);
         ops[i].a = ops[i].b = 0;
         ops[i].slot = -1;
@@ -1701,15 +1731,31 @@ static PyMethodDef testpep445_methods[] = {
     {NULL, NULL, 0, NULL}
 };
 
+#if PY_MAJOR_VERSION >= 3
+static struct PyModuleDef testpep445_module = {
+    PyModuleDef_HEAD_INIT, "_testpep445", "Tests of the PEP 445 backport.",
+    -1, testpep445_methods, NULL, NULL, NULL, NULL
+};
+#  define INIT_RETURN(m) return (m)
+#  define INIT_FAIL(m) do { Py_DECREF(m); return NULL; } while (0)
+
+PyMODINIT_FUNC
+PyInit__testpep445(void)
+{
+    PyObject *m = PyModule_Create(&testpep445_module);
+#else
+#  define INIT_RETURN(m) return
+#  define INIT_FAIL(m) return      /* m is borrowed */
+
 PyMODINIT_FUNC
 init_testpep445(void)
 {
-    PyObject *m;
+    PyObject *m = Py_InitModule3("_testpep445", testpep445_methods,
+                                 "Tests of the PEP 445 backport.");
+#endif
 
-    m = Py_InitModule3("_testpep445", testpep445_methods,
-                       "Tests of the PEP 445 backport.");
     if (m == NULL)
-        return;
+        INIT_RETURN(NULL);
     if (PyModule_AddIntConstant(m, "PYMEM_DOMAIN_RAW", PYMEM_DOMAIN_RAW) < 0
         || PyModule_AddIntConstant(m, "PYMEM_DOMAIN_MEM",
                                    PYMEM_DOMAIN_MEM) < 0
@@ -1720,5 +1766,6 @@ init_testpep445(void)
         || PyModule_AddObject(m, "SIZE_MAX",
                               PyLong_FromSize_t((size_t)-1)) < 0
         || PyModule_AddIntConstant(m, "SIZEOF_VOID_P", SIZEOF_VOID_P) < 0)
-        return;
+        INIT_FAIL(m);
+    INIT_RETURN(m);
 }

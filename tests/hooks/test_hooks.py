@@ -1,5 +1,5 @@
-"""Tests of the PEP 445 allocator hooks of the patched 2.7 interpreter, with
-the C extension _testpep445 (built by tests/hooks/run.sh).
+"""Tests of the PEP 445 allocator hooks of the patched 2.7 or 3.3
+interpreter, with the C extension _testpep445 (built by tests/hooks/run.sh).
 
 Each C helper installs its hooks, makes exactly the calls under test and
 uninstalls them before it creates any Python object, so the logs hold only
@@ -29,6 +29,7 @@ APIS = {'raw': 'raw', 'mem': 'mem', 'mem_macro': 'mem',
         'obj': 'obj', 'obj_macro': 'obj'}
 
 PYDEBUG = hasattr(sys, 'gettotalrefcount')
+PY3 = sys.version_info[0] >= 3
 ENV_PYTHONMALLOC = os.environ.get('PYTHONMALLOC') or None
 DEBUG_HOOKS = PYDEBUG or 'debug' in (ENV_PYTHONMALLOC or '')
 
@@ -66,10 +67,11 @@ class BuildTests(unittest.TestCase):
             self.skipTest('no nm')
         out, err = proc.communicate()
         self.assertEqual(proc.returncode, 0, err)
-        names = set(line.split()[-1] for line in out.splitlines()
+        names = set(line.split()[-1] for line in out.decode().splitlines()
                     if line.split()[-2:-1] != ['A'])
         names -= set(['_init', '_fini'])
-        self.assertEqual(names, set(['init_testpep445']))
+        init = 'PyInit__testpep445' if PY3 else 'init_testpep445'
+        self.assertEqual(names, set([init]))
 
 
 class GetSetAllocatorTests(unittest.TestCase):
@@ -336,6 +338,7 @@ class InterpreterAllocationTests(unittest.TestCase):
         gc.disable()
         self.addCleanup(gc.enable)
 
+    @unittest.skipIf(DEBUG_HOOKS, 'the debug hooks change the sizes')
     def test_string_object(self):
         r = t.interp_op('string', ['obj'])
         size = r['size']
@@ -343,8 +346,13 @@ class InterpreterAllocationTests(unittest.TestCase):
         self.assertIsNotNone(p)
         self.assertEqual(r['events'], [('obj', 'malloc', size, p),
                                        ('obj', 'free', p)])
-        # PyStringObject_SIZE (the header and the final NUL) + 100 chars
-        self.assertEqual(size, (37 if t.SIZEOF_VOID_P == 8 else 25) + 100)
+        # PyStringObject_SIZE (the header and the final NUL) + 100 chars;
+        # 3.3's bytes: PyBytesObject_SIZE
+        if PY3:
+            header = 33 if t.SIZEOF_VOID_P == 8 else 17
+        else:
+            header = 37 if t.SIZEOF_VOID_P == 8 else 25
+        self.assertEqual(size, header + 100)
 
     def test_list_items(self):
         r = t.interp_op('list', ['mem'])
@@ -363,8 +371,9 @@ class ArenaAllocatorTests(unittest.TestCase):
         before = t.get_arena_allocator()
         self.assertIsNone(before[0])
         self.assertNotIn(None, before[1:])
-        # 4 MiB of 16-byte blocks: 16 arenas at least
-        r = t.arena_test(4 * 1024 * 1024 // 16, 16)
+        # 6 MiB of 16-byte blocks: 24 arenas' worth, of which the free
+        # pools of the arenas already there may hold a few; 16 new at least
+        r = t.arena_test(6 * 1024 * 1024 // 16, 16)
         self.assertGreaterEqual(r['alloc'], 16)
         self.assertEqual(r['free_while_allocating'], 0)
         # every arena filled by the test is released when it gets empty
@@ -433,7 +442,7 @@ class RawThreadTests(unittest.TestCase):
 def fresh_function():
     """A function whose code object has never run: no zombie frame."""
     ns = {}
-    exec "import sys\ndef g():\n    return sys._getframe()\n" in ns
+    exec("import sys\ndef g():\n    return sys._getframe()\n", ns)
     return ns['g']
 
 
@@ -480,6 +489,7 @@ class ReuseHookTests(unittest.TestCase):
         self.assertEqual(t.reuse_count(), count)
         del more
 
+    @unittest.skipIf(PY3, "3.x's int (the long type) has no free list")
     def test_int(self):
         self.check(lambda: int('1000001'), int)
 
@@ -522,9 +532,10 @@ class ReuseHookTests(unittest.TestCase):
         lst = []
         self.check(lambda: lst.append, types.BuiltinMethodType)
 
+    @unittest.skipIf(PY3, '3.3\'s str has no free list (PEP 393)')
     def test_unicode(self):
         a = u'abc'
-        self.check(lambda: a + a, unicode)
+        self.check(lambda: a + a, type(a))
 
 
 def no_core_dump():
@@ -546,13 +557,19 @@ def run_python(code, pythonmalloc=None, args=()):
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             env=env, preexec_fn=no_core_dump)
     out, err = proc.communicate()
+    if PY3:
+        out, err = out.decode('utf-8', 'replace'), err.decode('utf-8',
+                                                              'replace')
+    if PYDEBUG:
+        # what --with-pydebug builds of 2.7 and 3.3 print at exit
+        err = re.sub(r'\[\d+ refs\]\n\Z', '', err)
     return proc.returncode, out, err
 
 
 CORRECT = """if 1:
     import _testpep445 as t
     t.correct_usage()
-    print 'ok'
+    print('ok')
 """
 
 STATE = """if 1:
@@ -561,9 +578,9 @@ STATE = """if 1:
     import _testpep445 as t
     raw, mem, obj = [t.get_allocator(d) for d in range(3)]
     arenas = t.arena_test(4 * 1024 * 1024 // 16, 16)['alloc']
-    print repr({'raw': raw, 'mem': mem, 'obj': obj, 'arenas': arenas,
+    print(repr({'raw': raw, 'mem': mem, 'obj': obj, 'arenas': arenas,
                 'fresh': t.fresh_bytes('obj', 8) + t.fresh_bytes('mem', 8)
-                         + t.fresh_bytes('raw', 8)})
+                         + t.fresh_bytes('raw', 8)}))
 """ % EXT_DIR
 
 
@@ -582,7 +599,7 @@ class PythonMallocTests(unittest.TestCase):
         self.assertEqual(len(set(ctxs)), 3)
         self.assertEqual(s['raw'][1:], s['mem'][1:])
         self.assertEqual(s['raw'][1:], s['obj'][1:])
-        self.assertEqual(s['fresh'], '\xcb' * 24)     # CLEANBYTE
+        self.assertEqual(s['fresh'], b'\xcb' * 24)    # CLEANBYTE
 
     @unittest.skipIf(PYDEBUG, 'the debug hooks are always there')
     def test_default(self):
@@ -629,7 +646,7 @@ class PythonMallocTests(unittest.TestCase):
             import _testpep445 as t
             before = [t.get_allocator(d) for d in range(3)]
             t.setup_debug_hooks()
-            print before == [t.get_allocator(d) for d in range(3)]
+            print(before == [t.get_allocator(d) for d in range(3)])
         """
         rc, out, err = run_python(code, 'debug')
         self.assertEqual((rc, out, err), (0, 'True\n', ''))
@@ -686,7 +703,7 @@ class DebugHooksTests(unittest.TestCase):
         # pymalloc hands a block it does not own to the C library: the
         # fatal errors above come from PYTHONMALLOC=debug
         code = ("import _testpep445 as t; t.mismatch('mem', 'obj'); "
-                "print 'ok'")
+                "print('ok')")
         self.assertEqual(run_python(code), (0, 'ok\n', ''))
 
 

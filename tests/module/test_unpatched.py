@@ -1,6 +1,7 @@
 """The module on a stock (unpatched) interpreter: the build stops at once and
 an already built module refuses to import, both with one clear sentence."""
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -12,12 +13,16 @@ BACKPORT = os.path.join(HERE, '..', '..', 'backport')
 SENTENCE = ('_tracemalloc needs a Python interpreter patched with the '
             'PEP 445 backport of tracemalloc-backport')
 STOCK_PYTHON = os.environ.get('STOCK_PYTHON')
+if STOCK_PYTHON and os.sep in STOCK_PYTHON:
+    STOCK_PYTHON = os.path.abspath(STOCK_PYTHON)     # the tests change cwd
 
 
 def run(args, **kwargs):
     process = subprocess.Popen(args, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, **kwargs)
     output = process.communicate()[0].decode('utf-8', 'replace')
+    # without the "[N refs]" that --with-pydebug builds print at exit
+    output = re.sub(r'\[\d+ refs\]\n\Z', '', output)
     return process.returncode, output
 
 

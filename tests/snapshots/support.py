@@ -7,6 +7,7 @@ Runs on Python 2.7 and 3.x.
 from __future__ import print_function
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -70,6 +71,14 @@ PYTHON3, PYTHON3_MISSING = _find_python3((3, 6))
 STDLIB_PYTHON3, STDLIB_PYTHON3_MISSING = _find_python3((3, 9))
 
 
+def child_stderr(data):
+    """The stderr bytes of a child interpreter as text, without the
+    "[N refs]" line that --with-pydebug builds of 2.7 and 3.3 print at
+    exit."""
+    text = data.decode('utf-8', 'replace')
+    return re.sub(r'\[\d+ refs\]\n\Z', '', text)
+
+
 def run(command, env=None, cwd=None, stdin_data=None):
     """Run *command*; return (exit status, stdout text, stderr text)."""
     process = subprocess.Popen(command, stdout=subprocess.PIPE,
@@ -77,7 +86,7 @@ def run(command, env=None, cwd=None, stdin_data=None):
                                stdin=subprocess.PIPE, env=env, cwd=cwd)
     stdout, stderr = process.communicate(stdin_data)
     return (process.returncode, stdout.decode('utf-8', 'replace'),
-            stderr.decode('utf-8', 'replace'))
+            child_stderr(stderr))
 
 
 def wait_for(predicate, timeout=30, what='a condition'):

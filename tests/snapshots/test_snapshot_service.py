@@ -109,7 +109,7 @@ class Child(object):
         stdout, stderr = self.process.communicate()
         self.watchdog.cancel()
         return (self.process.returncode, stdout.decode('utf-8'),
-                stderr.decode('utf-8'))
+                support.child_stderr(stderr))
 
 
 def snapshot_files(directory):
