@@ -255,7 +255,12 @@ class Frame(object):
         return hash(self._frame)
 
     def __str__(self):
-        return '%s:%s' % (self.filename, self.lineno)
+        text = '%s:%s' % (self.filename, self.lineno)
+        if not isinstance(text, str):
+            # Python 2 and a unicode filename (snapshot files store
+            # non-ASCII names as text): __str__ must return bytes.
+            text = text.encode('utf-8')
+        return text
 
     def __repr__(self):
         return '<Frame filename=%r lineno=%r>' % (self.filename, self.lineno)

@@ -618,6 +618,9 @@ def _frames_problem(frames):
                 and isinstance(frame[0], _str_types)
                 and isinstance(frame[1], _int_types)):
             return 'a frame is not a (filename, lineno) tuple'
+        if '\0' in frame[0]:
+            # compile() refuses such names: no real frame has one
+            return 'a filename holds a NUL byte'
     return None
 
 
