@@ -284,7 +284,7 @@ rebuild-debian-python:
 # Heavy checks: the regression suite under tracing, stress, fault injection,
 # sanitizers, valgrind, fuzzing, a soak test.  None is part of `make check`,
 # which runs a short version of the stress, fault and fuzz tests
-# (tests/hardening-quick.sh).  Run one at a time on a shared machine; README.md
+# (tests/stress/quick.sh).  Run one at a time on a shared machine; README.md
 # ("Hardening") gives what each checks and how long it takes.
 #
 #   regrtest-traced   CPython's suite, stock vs patched run with
@@ -296,15 +296,16 @@ rebuild-debian-python:
 #                     AddressSanitizer and UBSan, into ASAN_PREFIX
 #   check-asan        module, stress and fault tests on that build
 #   check-valgrind    module tests under valgrind memcheck
-#   fuzz              libFuzzer: trace table, snapshot loader (FUZZ_SECONDS each)
+#   fuzz              libFuzzer: trace table, traceback store, snapshot loader
+#                     (FUZZ_SECONDS each)
 #   soak              the example service traced under load (SOAK_SECONDS)
 
 STRESS_SECONDS ?= 300
 FUZZ_SECONDS   ?= 60
 SOAK_SECONDS   ?= 600
 # The sanitizer build: a source tree, a prefix and a module build of its own.
-# ASAN_OPT replaces configure's -O3 (faster to build, clearer reports);
-# ASAN_CFLAGS and ASAN_LDFLAGS reach configure, and so the
+# ASAN_OPT replaces configure's -O3 (faster to build, clearer reports; CPython
+# needs -fwrapv); ASAN_CFLAGS and ASAN_LDFLAGS reach configure, and so the
 # interpreter, its modules and extensions built with it.  The interpreter
 # leaks by design at exit: LeakSanitizer is off for the build and the tests.
 ASAN_PREFIX    ?= $(CURDIR)/build/python$(PY_SERIES)-asan
