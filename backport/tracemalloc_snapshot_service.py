@@ -264,16 +264,22 @@ class SnapshotService(object):
         self._pending.append(reason)
         path = None
         # The request is queued before trying the lock: either the lock is
-        # free, or its holder sees the request after releasing it.
-        while self._pending:
+        # free, or its holder sees the request after releasing it.  A caller
+        # takes at most two snapshots (its own and one for what queued up
+        # meanwhile): when snapshots take longer than the interval, serving
+        # until nothing is pending would never return.  What is left waits
+        # for the next request.
+        rounds = 0
+        while self._pending and rounds < 2:
             if not self._busy.acquire(wait):
                 return path
             try:
-                while self._pending:
+                while self._pending and rounds < 2:
                     reasons = []
                     while self._pending:
                         reasons.append(self._pending.pop(0))
                     path = self._take(reasons[0])
+                    rounds += 1
             finally:
                 self._busy.release()
         return path

@@ -110,6 +110,18 @@ def run_child(argv, env, timeout):
         remaining = deadline - time.time()
         if remaining <= 0:
             timed_out = True
+            # the child prints its Python stacks on SIGPWR (see
+            # dump_python_stacks()), then gdb gives the C ones
+            try:
+                os.kill(proc.pid, signal.SIGPWR)
+                time.sleep(2)
+                while select.select([fd], [], [], 0)[0]:
+                    data = os.read(fd, 65536)
+                    if not data:
+                        break
+                    chunks.append(data)
+            except OSError:
+                pass
             chunks.append(stacks_of(proc.pid).encode('utf-8', 'replace'))
             proc.kill()
             break
@@ -127,6 +139,18 @@ def run_child(argv, env, timeout):
     return proc.returncode, output, timed_out
 
 
+def dump_python_stacks(signum=None, frame=None):
+    """Print the Python stack of every thread (installed on SIGPWR in the
+    children, for hangs)."""
+    import traceback
+    lines = []
+    for ident, top in sys._current_frames().items():
+        lines.append('--- Python stack of thread %d\n' % ident)
+        lines.extend(traceback.format_stack(top))
+    sys.stdout.write(''.join(lines))
+    sys.stdout.flush()
+
+
 def stacks_of(pid):
     """The C stacks of every thread of a hung process (and of its
     children), from gdb when there is one."""
@@ -142,7 +166,12 @@ def stacks_of(pid):
     except OSError:
         pass
     texts = []
-    for one in pids:
+    # twice, 3 s apart: a thread that moved is slow, not stuck
+    for one in pids + [None] + pids:
+        if one is None:
+            time.sleep(3)
+            texts.append('=== 3 s later')
+            continue
         # the tracer's state too, when the process has the module
         proc = subprocess.Popen(
             [gdb, '-p', str(one), '-batch', '-ex', 'thread apply all bt 30',

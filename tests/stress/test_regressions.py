@@ -72,6 +72,52 @@ class LoadedSnapshotTests(unittest.TestCase):
         self.assertNotIn(b'Traceback (most recent call last)', err)
 
 
+class SnapshotServiceTests(unittest.TestCase):
+    # Found by the stress test's `service` scenario (rounds hung on a loaded
+    # machine): the thread that holds the service's lock serves every
+    # request queued meanwhile, and the interval thread queues one per
+    # interval.  When a snapshot takes longer than the interval and the
+    # holder is the main thread, in the SIGUSR2 handler, it takes snapshots
+    # for ever: the program never runs again.
+    def test_signal_request_returns_while_intervals_tick(self):
+        code = textwrap.dedent("""
+            import os, signal, sys, tempfile, time
+            import tracemalloc
+            import tracemalloc_snapshot_service as service
+            signal.alarm(20)
+
+            class Slow(object):
+                # snapshots that take longer than the interval
+                def __getattr__(self, name):
+                    return getattr(tracemalloc, name)
+
+                def take_snapshot(self):
+                    time.sleep(0.5)
+                    return tracemalloc.take_snapshot()
+
+            tracemalloc.start(1)
+            config = service.Config(tempfile.mkdtemp(), interval=0.3)
+            snapshots = service.SnapshotService(config, tracemalloc=Slow())
+            snapshots.start_interval_thread(0.3)
+            time.sleep(0.1)                 # before the first tick
+            start = time.time()
+            snapshots.request('signal')     # what the SIGUSR2 handler does
+            sys.stdout.write('%.1f' % (time.time() - start))
+            sys.stdout.flush()
+            os._exit(0)                     # the daemon thread may be busy
+            """)
+        env = dict(os.environ)
+        env.pop('PYTHONTRACEMALLOC', None)
+        env.pop('TRACEMALLOC_SNAPSHOT_DIR', None)
+        process = subprocess.Popen([sys.executable, '-c', code],
+                                   stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, env=env)
+        out, err = process.communicate()
+        self.assertEqual(process.returncode, 0,
+                         'request() did not return in 20 s ' + err.decode())
+        self.assertLess(float(out), 5.0)
+
+
 class CodeLifetimeTests(unittest.TestCase):
     # Found by CPython's regression suite under PYTHONTRACEMALLOC=1
     # (test_code.CodeWeakRefTest fails): an interned traceback holds
