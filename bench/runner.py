@@ -205,9 +205,9 @@ class Config(object):
 
 def configurations(interpreters, args):
     """What to measure: stock interpreters untraced only; the python3
-    comparison with its iterations divided by args.py3_divisor; 2.7 stock
-    and tracing off, whose ratio is within a percent of 1, in
-    args.layouts heap layouts."""
+    comparison with its iterations divided by args.py3_divisor; the 2.7
+    configurations, whose goals are checked, in args.layouts heap
+    layouts."""
     configs = []
     for interpreter in interpreters:
         divisor = 1
@@ -223,7 +223,8 @@ def configurations(interpreters, args):
                 configs.append(Config(interpreter, mode, 0, divisor,
                                       layouts=layouts))
             elif interpreter.tracing:
-                configs.append(Config(interpreter, mode, nframe, divisor))
+                configs.append(Config(interpreter, mode, nframe, divisor,
+                                      layouts=layouts))
     return configs
 
 
@@ -332,50 +333,51 @@ def measure_instructions(configs, names, args, callgrind_dir):
     A count is the run of N iterations minus the run of 0.  Counts repeat
     exactly for the same environment, but the heap's layout (which the
     environment's size moves) changes the instructions that glibc's malloc
-    and address-keyed tables take, by up to a percent on some workloads:
-    configurations with several layouts get the median over layouts
-    (environment paddings), and the spread, (max - min) / median.  The
-    callgrind files of the first layout's runs of N iterations are kept in
+    and the tracer's address-keyed caches take, by a few percent on some
+    workloads: configurations with several layouts get the median over
+    layouts (environment paddings) of the runs of N iterations, less the
+    run of 0 in the first layout (startup moves by a few thousand
+    instructions), and the spread, (max - min) / median.  The callgrind
+    files of the first layout's runs of N iterations are kept in
     callgrind_dir."""
     tasks = []
     keys = []
     for config in configs:
         for workload in names:
             n = config.iterations(workload, args.scale)
-            for layout in range(config.layouts):
+            runs = [(layout, n) for layout in range(config.layouts)]
+            runs.append((0, 0))
+            for layout, iterations in runs:
                 out_file = os.devnull
-                if layout == 0:
+                if layout == 0 and iterations:
                     out_file = os.path.join(
                         callgrind_dir, '%s-%s.out' % (config.name, workload))
-                for iterations, out in ((n, out_file), (0, os.devnull)):
-                    valgrind = ['valgrind', '--tool=callgrind',
-                                '--callgrind-out-file=' + out]
-                    child_args = ['workload', workload, iterations,
-                                  config.nframe, args.depth]
-                    tasks.append(_bind(run_child, config.interpreter,
-                                       child_args, valgrind,
-                                       config.env(layout)))
-                    keys.append((config.name, workload, layout, iterations))
+                valgrind = ['valgrind', '--tool=callgrind',
+                            '--callgrind-out-file=' + out_file]
+                child_args = ['workload', workload, iterations,
+                              config.nframe, args.depth]
+                tasks.append(_bind(run_child, config.interpreter,
+                                   child_args, valgrind, config.env(layout)))
+                keys.append((config.name, workload, layout, iterations))
     progress('runner: %d callgrind runs, %d at a time'
              % (len(tasks), args.jobs))
     results = parallel(tasks, args.jobs)
-    runs = {}
+    full = {}
+    base = {}
     for (name, workload, layout, iterations), result in zip(keys, results):
-        entry = runs.setdefault((name, workload, layout), {})
-        entry['full' if iterations else 'base'] = result['ir']
-    per_layout = {}
-    for (name, workload, layout), entry in runs.items():
-        per_layout.setdefault(name, {}).setdefault(workload, []).append(
-            entry['full'] - entry['base'])
+        if iterations:
+            full.setdefault((name, workload), []).append(result['ir'])
+        else:
+            base[(name, workload)] = result['ir']
     counts = {}
     spreads = {}
-    for name, per in per_layout.items():
-        for workload, values in per.items():
-            middle = median(values)
-            counts.setdefault(name, {})[workload] = middle
-            if len(values) > 1:
-                spreads.setdefault(name, {})[workload] = (
-                    (max(values) - min(values)) / float(middle))
+    for (name, workload), values in full.items():
+        values = [v - base[(name, workload)] for v in values]
+        middle = median(values)
+        counts.setdefault(name, {})[workload] = middle
+        if len(values) > 1:
+            spreads.setdefault(name, {})[workload] = (
+                (max(values) - min(values)) / float(middle))
     return counts, spreads
 
 
@@ -960,9 +962,9 @@ def readme_block(results):
     if spreads:
         worst = max(((v, w) for per in spreads.values()
                      for w, v in per.items()))
-        layout_note = (' 2.7 stock and off: median of %d heap layouts '
-                       '(the largest spread, %s, is %.1f %%).'
-                       % (settings['layouts'], worst[1], 100 * worst[0]))
+        layout_note = (' The 2.7 counts are medians over %d heap layouts '
+                       '(largest spread: %.1f %%, %s).'
+                       % (settings['layouts'], 100 * worst[0], worst[1]))
     lines.append('Ratios of instructions (callgrind), of CPU time (median) '
                  'in parentheses; tN: tracing with N frames, started at the '
                  'beginning of the workload, %d frames deep.%s'
@@ -1052,8 +1054,7 @@ def parse_args(argv):
                         help='frames under each workload')
     parser.add_argument('--layouts', type=int, default=5,
                         choices=range(1, len(LAYOUT_PADS) + 1),
-                        help='heap layouts for 2.7 stock and tracing off '
-                        '(median)')
+                        help='heap layouts of the 2.7 counts (median)')
     parser.add_argument('--py3-divisor', type=int, default=10,
                         help='python3 runs n / this iterations')
     parser.add_argument('--rss-counts', default='1000000,1500000',
@@ -1104,7 +1105,8 @@ def main(argv=None):
     if not args.no_variants:
         for name, directory in build_variants(by_key['2.7'], args.output):
             configs.append(Config(by_key['2.7'], 't1', 1,
-                                  variant=(name, directory)))
+                                  variant=(name, directory),
+                                  layouts=args.layouts))
             variants.append((name, [d for n, c, d in VARIANTS
                                     if n == name][0]))
     callgrind_dir = os.path.join(args.output, 'callgrind')

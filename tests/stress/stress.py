@@ -20,13 +20,15 @@ its share of --seconds is used up:
             allocating, starts a thread, takes and checks a snapshot, and
             exits through the interpreter's normal exit.
   signals   signals arrive (an interval timer, and another thread sending
-            SIGUSR1) while the main thread takes snapshots, dumps and loads
-            them; the handlers allocate, take snapshots of their own, clear
-            the traces, stop and restart tracing.
+            SIGUSR1, each about every millisecond) while the main thread
+            takes snapshots, dumps and loads them; the handlers allocate,
+            clear the traces, stop and restart tracing in the middle of a
+            snapshot, and take snapshots of their own between two.
   service   the snapshot service (tracemalloc_snapshot_service) with
-            periodic snapshots every 20 ms and SIGUSR2 requests sent as
-            fast as they are served, threads allocating: every file it
-            writes must load.
+            periodic snapshots every 200 ms and a SIGUSR2 request every
+            20 ms for 3 s, threads allocating: every file it writes must
+            load.  (Faster, snapshots of 100,000 traces run back to back
+            and a loaded machine takes minutes to end a round.)
 
 A failure, a crash or a hang (a round gets 60 s) prints the round's seed and
 the command that runs that round alone.  Ends with "N passed, N failed, N
@@ -434,15 +436,20 @@ def scenario_signals(rng, iterations):
 
     def handler(signum, frame):
         handled[0] += 1
+        nested = False
         while frame is not None:
             if frame.f_code.co_name in SNAPSHOT_CODE:
                 inside[0] += 1
+                nested = True
                 break
             frame = frame.f_back
         action = handler_rng.randrange(8)
         kept.append([signum] * handler_rng.randrange(1, 100))
         del kept[:-50]
-        if action == 0 and tm.is_tracing():
+        # (no snapshot inside a snapshot: each would hold the objects of
+        # the one it interrupted, and with signals arriving faster than
+        # snapshots end, they would pile up without end)
+        if action == 0 and tm.is_tracing() and not nested:
             tracemalloc.take_snapshot().statistics('lineno')
         elif action == 1:
             tm.clear_traces()
@@ -458,14 +465,14 @@ def scenario_signals(rng, iterations):
         signal.signal(signum, handler)
         # restart interrupted system calls, as the snapshot service does
         signal.siginterrupt(signum, False)
-    signal.setitimer(signal.ITIMER_REAL, 0.0005, 0.0007)
+    signal.setitimer(signal.ITIMER_REAL, 0.001, 0.0013)
     stop = threading.Event()
 
     def sender():
         pid = os.getpid()
         while not stop.is_set():
             os.kill(pid, signal.SIGUSR1)
-            time.sleep(0.0003)
+            time.sleep(0.001)
 
     crowd = Crowd(rng, python_threads=1, native_threads=1)
     crowd.start()
@@ -517,17 +524,23 @@ def scenario_service(rng, iterations):
     crowd.start()
     pid = os.getpid()
     keep = []
-    for i in range(iterations):
+    # each request may cost a whole snapshot in the main thread: the round
+    # ends after 3 s whatever the number sent
+    deadline = time.time() + 3.0
+    sent = 0
+    while sent < iterations and time.time() < deadline:
         os.kill(pid, signal.SIGUSR2)
+        sent += 1
         for j in range(rng.randrange(1, 20)):
             keep.append([str(j)] * rng.randrange(1, 100))
         del keep[:-200]
-        time.sleep(0.005)
+        time.sleep(0.02)
     crowd.finish()
-    return 'requests %d' % iterations
+    return 'requests %d' % sent
 
 
 def child_main(name, seed, iterations):
+    signal.signal(signal.SIGPWR, support.dump_python_stacks)
     rng = random.Random(seed)
     sys.setcheckinterval(rng.choice([1, 10, 100]))
     try:
@@ -579,7 +592,7 @@ def run_round(name, seed, helper_dir, iterations):
         directory = tempfile.mkdtemp(prefix='stress-service-')
         extra = {'PYTHONTRACEMALLOC': '10',
                  'TRACEMALLOC_SNAPSHOT_DIR': directory,
-                 'TRACEMALLOC_SNAPSHOT_INTERVAL': '0.02',
+                 'TRACEMALLOC_SNAPSHOT_INTERVAL': '0.2',
                  'TRACEMALLOC_SNAPSHOT_KEEP': '30',
                  'TRACEMALLOC_SNAPSHOT_AT_EXIT': '1'}
     env = support.child_env(helper_dir, **extra)
