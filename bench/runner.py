@@ -36,6 +36,7 @@ from __future__ import division, print_function
 import argparse
 import datetime
 import glob
+import hashlib
 import json
 import math
 import os
@@ -149,10 +150,10 @@ def find_interpreters(args):
 
 
 def fingerprint(interpreters):
-    """{file: (mtime, size)} of what the runs depend on: each
-    interpreter's executable, its libpython, its tracemalloc.  Others may
-    rebuild the interpreters while a run goes on; the results would be a
-    mix."""
+    """{file: SHA-256} of what the runs depend on: each interpreter's
+    executable, its libpython, its tracemalloc.  Others may rebuild the
+    interpreters while a run goes on; the results would be a mix (a
+    reinstall of the same bits is harmless)."""
     files = []
     for interpreter in interpreters:
         prefix = os.path.dirname(os.path.dirname(interpreter.path))
@@ -161,14 +162,14 @@ def fingerprint(interpreters):
         files.extend(glob.glob(os.path.join(prefix, 'lib', 'python*',
                                             'lib-dynload', '_tracemalloc*')))
         files.extend(glob.glob(os.path.join(prefix, 'lib', 'python*',
-                                            'tracemalloc.py')))
+                                            'tracemalloc*.py')))
     result = {}
     for path in files:
         try:
-            info = os.stat(path)
-        except OSError:
+            with open(path, 'rb') as fp:
+                result[path] = hashlib.sha256(fp.read()).hexdigest()
+        except IOError:
             continue
-        result[path] = (info.st_mtime, info.st_size)
     return result
 
 
