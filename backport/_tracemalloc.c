@@ -706,7 +706,8 @@ object_block(PyObject *op)
     return (uintptr_t)op;
 }
 
-static void
+/* Returns op: the interpreter tail-calls it (see _PyObject_ReturnReused). */
+static PyObject *
 reuse_hook(PyObject *op)
 {
     traceback_index_t traceback;
@@ -717,7 +718,7 @@ reuse_hook(PyObject *op)
         traceback_forget_frame(tracer.store, op);
     }
     if (!tracer.tracing || get_reentrant()) {
-        return;
+        return op;
     }
     set_reentrant(1);
     traceback = current_traceback(CURRENT_TSTATE());
@@ -745,6 +746,7 @@ reuse_hook(PyObject *op)
         tables_unlock();
     }
     set_reentrant(0);
+    return op;
 }
 
 
@@ -809,7 +811,7 @@ tracer_start(int max_nframe)
     tables_unlock();
 
     set_allocators(&hooks_raw, &hooks_mem, &hooks_obj);
-    _PyObject_ReuseHook = reuse_hook;
+    (void)_PyObject_SetReuseHook(reuse_hook);
     return 0;
 }
 
@@ -821,7 +823,7 @@ tracer_stop(int release)
     if (!tracer.tracing) {
         return;
     }
-    _PyObject_ReuseHook = NULL;
+    (void)_PyObject_SetReuseHook(NULL);
     set_allocators(&tracer.raw, &tracer.mem, &tracer.obj);
 
     /* A thread may still be inside a hook: it finds `tracing` off once it

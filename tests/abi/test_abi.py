@@ -89,9 +89,9 @@ CORE_FUNCTIONS = frozenset([
     'PyMem_GetAllocator', 'PyMem_SetAllocator',
     'PyObject_GetArenaAllocator', 'PyObject_SetArenaAllocator',
     'PyMem_SetupDebugHooks', '_PyMem_SetupAllocators',
-    '_Py_ParseTraceMallocFrames',
+    '_Py_ParseTraceMallocFrames', '_PyObject_SetReuseHook',
 ])
-CORE_VARIABLES = frozenset(['_PyObject_ReuseHook', 'Py_TraceMallocFlag'])
+CORE_VARIABLES = frozenset(['Py_TraceMallocFlag'])
 CORE_SYMBOLS = CORE_FUNCTIONS | CORE_VARIABLES
 
 # Tolerance on the traced memory after the objects are freed: blocks that a

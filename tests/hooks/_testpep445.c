@@ -1443,8 +1443,9 @@ static void *reused_addr[MAX_REUSED];
 static Py_ssize_t reused_refcnt[MAX_REUSED];
 static Py_ssize_t nreused;
 
-/* Only looks at the object: it is not fully initialized yet. */
-static void
+/* Only looks at the object: some free lists call the hook before they
+   fill it in.  Returns it, as the interpreter expects. */
+static PyObject *
 record_reuse(PyObject *op)
 {
     if (nreused < MAX_REUSED) {
@@ -1453,20 +1454,24 @@ record_reuse(PyObject *op)
         reused_refcnt[nreused] = Py_REFCNT(op);
     }
     nreused++;
+    return op;
 }
 
 static PyObject *
 reuse_hook_install(PyObject *self, PyObject *unused)
 {
+    _PyObject_ReuseHookFunc previous;
+
     (void)self;
     (void)unused;
-    if (_PyObject_ReuseHook != NULL) {
+    nreused = 0;
+    previous = _PyObject_SetReuseHook(record_reuse);
+    if (previous != NULL) {
+        (void)_PyObject_SetReuseHook(previous);
         PyErr_SetString(PyExc_AssertionError,
-                        "_PyObject_ReuseHook is already set");
+                        "a reuse hook is already installed");
         return NULL;
     }
-    nreused = 0;
-    _PyObject_ReuseHook = record_reuse;
     Py_RETURN_NONE;
 }
 
@@ -1476,15 +1481,17 @@ reuse_hook_uninstall(PyObject *self, PyObject *unused)
 {
     PyObject *list;
     Py_ssize_t i, n;
+    _PyObject_ReuseHookFunc previous;
 
     (void)self;
     (void)unused;
-    if (_PyObject_ReuseHook != record_reuse) {
+    previous = _PyObject_SetReuseHook(NULL);
+    if (previous != record_reuse) {
+        (void)_PyObject_SetReuseHook(previous);
         PyErr_SetString(PyExc_AssertionError,
-                        "_PyObject_ReuseHook is not ours");
+                        "the installed reuse hook is not ours");
         return NULL;
     }
-    _PyObject_ReuseHook = NULL;
     n = nreused;
     if (n > MAX_REUSED) {
         PyErr_Format(PyExc_AssertionError, "%zd objects reused, recorded %d",
@@ -1508,12 +1515,17 @@ reuse_hook_uninstall(PyObject *self, PyObject *unused)
     return list;
 }
 
+/* Whether no reuse hook is installed (it is put back as found). */
 static PyObject *
 reuse_hook_is_null(PyObject *self, PyObject *unused)
 {
+    _PyObject_ReuseHookFunc hook;
+
     (void)self;
     (void)unused;
-    return PyBool_FromLong(_PyObject_ReuseHook == NULL);
+    hook = _PyObject_SetReuseHook(NULL);
+    (void)_PyObject_SetReuseHook(hook);
+    return PyBool_FromLong(hook == NULL);
 }
 
 static PyObject *
@@ -1709,11 +1721,11 @@ static PyMethodDef testpep445_methods[] = {
     {"raw_from_thread", raw_from_thread, METH_NOARGS,
      "raw_from_thread() -> dict: RAW calls from a thread without the GIL"},
     {"reuse_hook_install", reuse_hook_install, METH_NOARGS,
-     "install a _PyObject_ReuseHook that records what it sees"},
+     "install a reuse hook that records what it sees"},
     {"reuse_hook_uninstall", reuse_hook_uninstall, METH_NOARGS,
      "uninstall it -> [(type, address, refcnt)]"},
     {"reuse_hook_is_null", reuse_hook_is_null, METH_NOARGS,
-     "_PyObject_ReuseHook is NULL"},
+     "no reuse hook is installed"},
     {"reuse_count", reuse_count, METH_NOARGS,
      "how many objects the recording hook saw"},
     {"overrun", overrun, METH_VARARGS,
