@@ -522,7 +522,7 @@ def profile_difference(callgrind_dir, config, reference, workload, limit):
                        for d, k in shrank[:max(3, limit // 3)]]}
 
 
-# The functions where freelist-reuse-hook.patch checks _PyObject_ReuseHook.
+# The functions where freelist-reuse-hook.patch checks for a reuse hook.
 REUSE_CHECKERS = set([
     'PyInt_FromLong', 'PyFloat_FromDouble', 'PyTuple_New', 'PyList_New',
     'PyDict_New', 'PyFrame_New', 'PyCFunction_NewEx', 'PyMethod_New',
@@ -778,9 +778,9 @@ def design_sentences(results):
         sentences.append(
             'Tracing off costs %+.2f %% instructions (geomean); of the extra '
             'instructions, %.0f %% are in the allocator functions of '
-            'obmalloc.c (the PEP 445 wrappers and their indirect call '
-            'through the domain table), %.0f %% in the functions that check '
-            '`_PyObject_ReuseHook` when a free list hands out an object '
+            'obmalloc.c (the PEP 445 entry points and their check for a '
+            'hooked domain), %.0f %% in the functions that check for a '
+            'reuse hook when a free list hands out an object '
             '(`PyInt_FromLong`, `PyTuple_New`...), %.0f %% elsewhere '
             '(code layout).'
             % (100 * (geomean(off.values()) - 1),
