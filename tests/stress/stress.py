@@ -439,10 +439,10 @@ def run_lost_signal_handlers():
     has run (`is_tripped`).  Py_AddPendingCall() gives up when it cannot
     take its lock at once, which happens when the signal lands in the main
     thread while it takes a pending call out of the queue: the call is
-    lost, `is_tripped` stays set, and no Python handler runs again in the
-    process (CPython's bpo-30703, fixed in 3.6 and 3.7, not in 2.7).  About
-    one round in several hundred of this scenario gets there.
-    PyObject_Repr() calls PyErr_CheckSignals() directly, which runs the
+    lost, `is_tripped` stays set, and no Python handler runs again until
+    some C code calls PyErr_CheckSignals() itself (CPython's bpo-30703,
+    fixed in 3.6 and 3.7, not in 2.7).  About one round in several hundred
+    of this scenario got there.  PyObject_Repr() is such code: it runs the
     handlers of the signals that arrived and clears `is_tripped`."""
     repr(None)
 
