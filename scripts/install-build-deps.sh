@@ -7,8 +7,11 @@ set -eu
 PACKAGES="gcc make patch quilt curl ca-certificates xz-utils
 libssl-dev zlib1g-dev libbz2-dev libreadline-dev libsqlite3-dev libffi-dev
 libexpat1-dev libncursesw5-dev libgdbm-dev libdb-dev abigail-tools"
-# What only the tests need: a real browser for the HTML report.
-TEST_PACKAGES="chromium"
+# What only the tests need: a real browser for the HTML report; gdb for the
+# C stacks that a hung stress round reports (tests/stress/quick.sh).  The
+# fuzz targets of quick.sh build with gcc (its ASan and UBSan come with it)
+# where clang cannot link libFuzzer.
+TEST_PACKAGES="chromium gdb"
 
 case "${1:-}" in
 -h|--help)
