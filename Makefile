@@ -52,7 +52,7 @@ INSTALLED      := $(DESTDIR)$(PREFIX)
 # whose Build-Depends dpkg-buildpackage has checked).
 INSTALL_DEPS   ?= scripts/install-build-deps.sh
 
-.PHONY: all interpreter module stock check check33 check-quick bench deb deps \
+.PHONY: all interpreter module stock check check33 bench deb deps \
 	repo check-deb rebuild-debian-python \
 	regrtest clean distclean
 
