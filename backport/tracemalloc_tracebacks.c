@@ -4,6 +4,12 @@
 
 #include <string.h>
 
+#if defined(__GNUC__)
+#  define NOINLINE __attribute__((noinline))
+#else
+#  define NOINLINE
+#endif
+
 #if PY_MAJOR_VERSION >= 3
 #  define FILENAME_CHECK PyUnicode_Check
 #  define STRING_FROM_C PyUnicode_FromString
@@ -66,7 +72,7 @@ typedef struct {
 
 /* The frame cache, which spares most captures the walk and the lookup.
  *
- * Two facts make it work:
+ * Four facts make it work:
  *
  * - While a frame runs, the frames below it wait at fixed instructions, so
  *   the innermost frame and its f_lasti decide the whole traceback: the
@@ -74,16 +80,25 @@ typedef struct {
  * - A frame's depth does not change during its life (its f_back is set when
  *   it is created or taken from a free list), so depths are cached by frame
  *   and total_nframe costs a walk down to the first frame of known depth.
+ * - A frame's code does not change during its life, and the frame holds
+ *   it: the info of its code is cached by frame too, which spares the walk
+ *   the code cache's checks.
+ * - The frames under a frame, and their f_lasti, do not change during its
+ *   life either: a traceback captured earlier in that life gives them, and
+ *   the walk stops at the first frame that knows one (the "below" of its
+ *   entry), copying the rest.
  *
- * Both hold during one life of a frame.  The tracer reports every address
+ * They hold during one life of a frame.  The tracer reports every address
  * where a frame may start a new life (traceback_forget_frame()); each life
  * of a frame gets a new stamp in its frame entry, and a site entry is valid
  * only while its frame's entry has the stamp it was recorded with.
- * Generator frames break both facts (their f_back changes whenever they
- * resume) and get no entries.  Colliding entries simply evict each other.
+ * Generator frames break all but the third fact (their f_back changes
+ * whenever they resume): their entries keep no depth and no traceback
+ * below, and they get no sites.  Colliding entries simply evict each
+ * other.
  */
 
-#define FRAME_CACHE_BITS 7
+#define FRAME_CACHE_BITS 9
 #define SITE_CACHE_BITS 9
 #define CODE_CACHE_BITS 8
 
@@ -91,6 +106,11 @@ typedef struct {
     PyFrameObject *frame;       /* NULL marks a free entry */
     size_t stamp;               /* of this life of the frame */
     size_t depth;               /* frames from it to the bottom; 0: unknown */
+    const code_info_t *info;    /* of its code; NULL: not known yet */
+    /* the frames under it are those of traceback `below` from position
+       `below_at` on; TRACEBACK_UNKNOWN: not known yet */
+    traceback_index_t below;
+    uint32_t below_at;
 } frame_entry_t;
 
 typedef struct {
@@ -625,7 +645,7 @@ code_info(traceback_store_t *store, PyCodeObject *code)
     return info;
 }
 
-/* The entry of `frame` (live, not a generator's), made if needed. */
+/* The entry of `frame` (live), made if needed. */
 static frame_entry_t *
 frame_entry(traceback_store_t *store, PyFrameObject *frame)
 {
@@ -635,8 +655,24 @@ frame_entry(traceback_store_t *store, PyFrameObject *frame)
         entry->frame = frame;
         entry->stamp = ++store->stamps;
         entry->depth = 0;
+        entry->info = NULL;
+        entry->below = TRACEBACK_UNKNOWN;
     }
     return entry;
+}
+
+/* The info of the code that `frame` (live) runs, when its frame entry does
+ * not have it; NULL if memory is exhausted.  Out of line, so that the walk
+ * of capture_frames() keeps its variables in registers. */
+static NOINLINE const code_info_t *
+frame_code_info(traceback_store_t *store, PyFrameObject *frame)
+{
+    const code_info_t *info = code_info(store, frame->f_code);
+
+    if (info != NULL) {
+        frame_entry(store, frame)->info = info;
+    }
+    return info;
 }
 
 void
@@ -684,31 +720,67 @@ stack_depth(traceback_store_t *store, PyFrameObject *frame)
 /* Copy the (code info, f_lasti) pairs of the innermost `max_nframe` frames
  * of `tstate` into `buffer`, count the frames, and hash the result.  Return
  * -1 if a code info cannot be added.  One pass, one multiplication per
- * frame. */
+ * frame.
+ *
+ * *learner is set to the first frame of the walk that is not a
+ * generator's and does not know the frames under it (NULL if none), and
+ * *learner_at to the position after it: once the traceback is interned,
+ * that frame can learn them. */
 static int
 capture_frames(traceback_store_t *store, PyThreadState *tstate,
-               traceback_t *buffer, int max_nframe)
+               traceback_t *buffer, int max_nframe,
+               PyFrameObject **learner, size_t *learner_at)
 {
     PyFrameObject *frame = tstate->frame;
-    frame_t *out = buffer->frames;
+    frame_t *first = buffer->frames;
+    frame_t *out = first;
     frame_t *end = out + max_nframe;
     uintptr_t hash = 0;
     size_t nframe;
-    size_t total;
+    size_t total = 0;           /* 0: the walk must count the frames */
 
-    for (; frame != NULL && out < end; frame = frame->f_back, out++) {
-        out->code = code_info(store, frame->f_code);
-        if (out->code == NULL) {
+    *learner = NULL;
+    for (; frame != NULL && out < end; frame = frame->f_back) {
+        frame_entry_t *entry = frame_slot(store, frame);
+
+        if ((entry->frame != frame || entry->info == NULL)
+            && frame_code_info(store, frame) == NULL) {
             return -1;
         }
+        out->code = entry->info;
         out->lasti = frame->f_lasti;
         hash = (hash ^ (uintptr_t)out->code) * HASH_MULTIPLIER
                + (uintptr_t)out->lasti;
+        out++;
+
+        nframe = (size_t)(out - first);
+        if (entry->below != TRACEBACK_UNKNOWN && nframe >= entry->below_at) {
+            /* The frames under this one, from a traceback captured when it
+               was at the same or a deeper position: it has enough. */
+            const traceback_t *earlier = store->tracebacks[entry->below];
+            const frame_t *from = earlier->frames + entry->below_at;
+            const frame_t *stop = earlier->frames + earlier->nframe;
+
+            for (; from < stop && out < end; from++, out++) {
+                *out = *from;
+                hash = (hash ^ (uintptr_t)out->code) * HASH_MULTIPLIER
+                       + (uintptr_t)out->lasti;
+            }
+            /* (a saturated total stays saturated) */
+            total = earlier->total_nframe + nframe - entry->below_at;
+            break;
+        }
+        if (*learner == NULL && !is_generator(frame)) {
+            *learner = frame;
+            *learner_at = nframe;
+        }
     }
-    nframe = (size_t)(out - buffer->frames);
+    nframe = (size_t)(out - first);
 
     /* CPython counts the whole stack, up to 65535 frames */
-    total = nframe + stack_depth(store, frame);
+    if (total == 0) {
+        total = nframe + stack_depth(store, frame);
+    }
     if (total > 0xFFFF) {
         total = 0xFFFF;
     }
@@ -720,22 +792,15 @@ capture_frames(traceback_store_t *store, PyThreadState *tstate,
     return 0;
 }
 
-/* Capture the stack into `buffer` and find or add the traceback in the
- * store. */
+/* Find or add the traceback of `buffer` in the store. */
 static traceback_index_t
-intern_traceback(traceback_store_t *store, PyThreadState *tstate,
-                 traceback_t *buffer, int max_nframe)
+intern_buffer(traceback_store_t *store, const traceback_t *buffer)
 {
     size_t mask = store->intern_capacity - 1;
+    size_t size = TRACEBACK_SIZE(buffer->nframe);
     size_t i;
-    size_t size;
     traceback_t *copy;
     intern_slot_t *slot;
-
-    if (capture_frames(store, tstate, buffer, max_nframe) < 0) {
-        return TRACEBACK_FAILED;
-    }
-    size = TRACEBACK_SIZE(buffer->nframe);
 
     for (i = intern_home(store, buffer->hash);
          store->intern[i].index != TRACEBACK_UNKNOWN;
@@ -762,6 +827,30 @@ intern_traceback(traceback_store_t *store, PyThreadState *tstate,
     slot->index = (traceback_index_t)store->count;
     store->count++;
     return (traceback_index_t)(store->count - 1);
+}
+
+/* Capture the stack into `buffer` and find or add the traceback in the
+ * store. */
+static traceback_index_t
+intern_traceback(traceback_store_t *store, PyThreadState *tstate,
+                 traceback_t *buffer, int max_nframe)
+{
+    PyFrameObject *learner;
+    size_t learner_at = 0;
+    traceback_index_t index;
+    frame_entry_t *entry;
+
+    if (capture_frames(store, tstate, buffer, max_nframe, &learner,
+                       &learner_at) < 0) {
+        return TRACEBACK_FAILED;
+    }
+    index = intern_buffer(store, buffer);
+    if (index != TRACEBACK_FAILED && learner != NULL) {
+        entry = frame_entry(store, learner);
+        entry->below = index;
+        entry->below_at = (uint32_t)learner_at;
+    }
+    return index;
 }
 
 traceback_index_t
