@@ -25,6 +25,7 @@ import tempfile
 import textwrap
 import threading
 import time
+import types
 import unittest
 import weakref
 
@@ -641,6 +642,40 @@ class CodeLifetimeTests(TracerTestCase):
                           (THIS_FILE, compile_and_run.__code__.co_firstlineno
                            + 4),
                           (THIS_FILE, line)))
+
+
+    def test_strings_of_subclasses(self):
+        # The tracer compares the filenames and co_lnotab of code objects:
+        # by value for str and bytes, by identity for subclasses, whose
+        # __hash__ and __eq__ must not run inside the allocator.
+        class Refusing(str):
+            def __hash__(self):
+                raise AssertionError('__hash__ called')
+
+            def __eq__(self, other):
+                raise AssertionError('__eq__ called')
+
+        class Lnotab(type(b'')):
+            pass
+
+        code = compile_function('subclass.py', blank_lines=4).__code__
+        arguments = [code.co_argcount, code.co_nlocals, code.co_stacksize,
+                     code.co_flags, code.co_code, code.co_consts,
+                     code.co_names, code.co_varnames,
+                     Refusing('subclass.py'), 'f', code.co_firstlineno,
+                     Lnotab(code.co_lnotab)]
+        if sys.version_info[0] >= 3:
+            arguments.insert(1, code.co_kwonlyargcount)
+        f = types.FunctionType(types.CodeType(*arguments), {})
+        _tracemalloc.start(5)
+        for i in range(3):
+            data = f(); line = lineno()
+            (filename, inner), outer = first_frames(data)
+            # the code's own filename (compared without its __eq__)
+            self.assertIs(type(filename), Refusing)
+            self.assertEqual((str.__str__(filename), inner),
+                             ('subclass.py', 7))
+            self.assertEqual(outer, (THIS_FILE, line))
 
 
 # ---------------------------------------------------------------------------
