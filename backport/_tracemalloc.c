@@ -815,8 +815,8 @@ tracer_start(int max_nframe)
     return 0;
 }
 
-/* With `release` false, the code objects that tracebacks refer to are left
- * alone (at exit, when the interpreter is gone). */
+/* With `release` false, the strings that tracebacks keep (filenames,
+ * co_lnotab) are left alone (at exit, when the interpreter is gone). */
 static void
 tracer_stop(int release)
 {
@@ -854,8 +854,8 @@ tracer_clear(void)
     tables_lock();
     clear_tables();
     tables_unlock();
-    /* the hooks stay in place: releasing code objects frees memory, which
-       finds empty tables */
+    /* the hooks stay in place: releasing the tracebacks' strings frees
+       memory, which finds empty tables */
     release_store();
 }
 

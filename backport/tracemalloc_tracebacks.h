@@ -1,16 +1,19 @@
 /* Tracebacks: captured from the Python stack, interned, turned into tuples.
  *
- * A traceback is captured as (code object, f_lasti) pairs, most recent call
- * first.  Line numbers are computed only when Python asks for them.  An
- * allocation costs a walk up the frames and a hash lookup, or usually just a
- * lookup in a cache keyed by the innermost frame and instruction (see "The
- * frame cache" in tracemalloc_tracebacks.c).
+ * A traceback is captured as (code, f_lasti) pairs, most recent call first,
+ * where "code" is what line numbers need of a code object: its filename,
+ * co_lnotab and co_firstlineno (a code_info_t).  Line numbers are computed
+ * only when Python asks for them.  An allocation costs a walk up the frames
+ * and a hash lookup, or usually just a lookup in a cache keyed by the
+ * innermost frame and instruction (see "The frame cache" in
+ * tracemalloc_tracebacks.c).
  *
  * Tracebacks are interned in a store: equal tracebacks have one index, and
  * a trace only keeps that 32-bit index.  A store only grows; the tracer
- * replaces the whole store when traces are cleared.  Each interned
- * traceback holds a reference to its code objects, so that the (code,
- * f_lasti) pairs stay meaningful until the store dies.
+ * replaces the whole store when traces are cleared.  The store holds no
+ * reference to code objects: a code object dies when its program is done
+ * with it, tracing or not, and its tracebacks keep their filenames and line
+ * numbers (the store holds the filename and co_lnotab strings instead).
  *
  * Every function here must be called with the GIL held.
  */
@@ -37,9 +40,13 @@
  * 65535. */
 #define TRACEBACK_MAX_NFRAME 65535
 
+/* What the line numbers of a code object need, interned by value: code
+ * objects with equal filenames, co_lnotab and co_firstlineno share one. */
+typedef struct code_info code_info_t;
+
 /* Neither struct has padding: tracebacks are compared with memcmp(). */
 typedef struct {
-    PyCodeObject *code;         /* NULL in the unknown frame */
+    const code_info_t *code;    /* NULL in the unknown frame */
     Py_ssize_t lasti;           /* the frame's f_lasti */
 } frame_t;
 
@@ -62,8 +69,9 @@ traceback_store_t *traceback_store_new(const PyMemAllocatorEx *allocator,
 
 void traceback_store_incref(traceback_store_t *store);
 
-/* Drop a reference; the last one releases the code objects (which can run
- * arbitrary code through weakref callbacks) and frees the store. */
+/* Drop a reference; the last one releases the filenames and co_lnotab
+ * strings (freeing memory, which runs the tracer's hooks) and frees the
+ * store. */
 void traceback_store_decref(traceback_store_t *store);
 
 /* Capture the Python stack of `tstate` (the calling thread's state; it must

@@ -1,16 +1,20 @@
 /* Fuzz target: the traceback store (backport/tracemalloc_tracebacks.c) —
- * capture, interning (its hash set) and the frame and site caches —
+ * capture, interning (its hash sets) and the frame, site and code caches —
  * against a model.
  *
  * The interpreter is embedded for real code objects (line numbers) and
  * tuples; the frames are fakes that have just what capture reads (f_back,
  * f_code, f_lasti), in a pool of addresses that frames leave and take
- * again, as the free lists and zombie frames make them do.  The input is a
- * program: push a frame (a new life at a pool address: the harness calls
- * traceback_forget_frame() as the tracer does, when the old frame is freed
- * or when its address is handed out again), pop one, resume a generator
- * frame under another caller, move the running frame to another
- * instruction, capture, make the store's heap fail, start a new store.
+ * again, as the free lists and zombie frames make them do.  So are the
+ * code objects the frames run: copies of the real ones, in a pool of
+ * addresses where a code object dies and another is born (the store must
+ * not confuse them).  The input is a program: push a frame (a new life at a
+ * pool address: the harness calls traceback_forget_frame() as the tracer
+ * does, when the old frame is freed or when its address is handed out
+ * again), pop one, resume a generator frame under another caller, move the
+ * running frame to another instruction, capture, make the store's heap
+ * fail, start a new store, put another code object at the address of one
+ * that no frame runs.
  *
  * The model is the stack itself.  At each capture:
  *   - the index is TRACEBACK_FAILED only while the heap fails;
@@ -18,9 +22,10 @@
  *     total depth) get one index, different ones different indexes;
  *   - total_nframe is the depth; the frames tuple gives each frame's
  *     filename and PyCode_Addr2Line();
- * and the store's byte counter always equals what its heap holds; once the
- * store is gone, nothing is held and every code object has its reference
- * count back.
+ * and the frames tuple of a traceback captured earlier still gives the
+ * lines of the code objects of its time.  The store's byte counter always
+ * equals what its heap holds; once the store is gone, nothing is held and
+ * every code object and string has its reference count back.
  *
  * Compile-time: FUZZ_PYTHON (the patched interpreter's path).
  */
@@ -60,12 +65,19 @@
 #define MAX_DEPTH 48
 
 static PyCodeObject *codes[NCODES];
-static Py_ssize_t code_refcnt[NCODES];
+/* reference counts of each code, its filename and its co_lnotab */
+static Py_ssize_t code_refcnt[NCODES][3];
 static PyFrameObject *pool[NFRAMES];
 static int on_stack[NFRAMES];
 static int zombie[NFRAMES];         /* forget when handed out again */
 static int generator_alive[NFRAMES];
 static PyThreadState *tstate;
+
+/* The code objects that frames run: copies of codes[code_is[i]] (the
+ * store reads them, never takes a reference) at addresses where one dies
+ * and another is born. */
+static PyCodeObject *code_pool[NCODES];
+static int code_is[NCODES];
 
 static int
 is_generator_code(int c)
@@ -134,8 +146,49 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
     for (i = 0; i < NFRAMES; i++) {
         pool[i] = (PyFrameObject *)calloc(1, sizeof(PyFrameObject));
     }
+    for (i = 0; i < NCODES; i++) {
+        code_pool[i] = (PyCodeObject *)malloc(sizeof(PyCodeObject));
+    }
     tstate = (PyThreadState *)calloc(1, sizeof(PyThreadState));
     return 0;
+}
+
+/* A code object born at code_pool[at]: a copy of codes[code]. */
+static void
+new_code_at(int at, int code)
+{
+    memcpy(code_pool[at], codes[code], sizeof(PyCodeObject));
+    code_is[at] = code;
+}
+
+static void
+save_refcnts(Py_ssize_t refcnt[NCODES][3])
+{
+    int i;
+
+    for (i = 0; i < NCODES; i++) {
+        refcnt[i][0] = Py_REFCNT(codes[i]);
+        refcnt[i][1] = Py_REFCNT(codes[i]->co_filename);
+        refcnt[i][2] = Py_REFCNT(codes[i]->co_lnotab);
+    }
+}
+
+/* Once a store is gone: it holds no reference. */
+static void
+check_refcnts(void)
+{
+    Py_ssize_t now[NCODES][3];
+    int i, j;
+
+    save_refcnts(now);
+    for (i = 0; i < NCODES; i++) {
+        for (j = 0; j < 3; j++) {
+            CHECK(now[i][j] == code_refcnt[i][j],
+                  "code %d (%s): %zd references, %zd before", i,
+                  j == 0 ? "itself" : j == 1 ? "filename" : "co_lnotab",
+                  now[i][j], code_refcnt[i][j]);
+        }
+    }
 }
 
 
@@ -236,22 +289,51 @@ static known_t known[MAX_KNOWN];
 static int nknown;
 static int stack[MAX_DEPTH];        /* pool slots, bottom first */
 static int depth;
-static int code_of[NFRAMES];
+static int code_of[NFRAMES];        /* the code a frame runs: codes[] */
+static int code_at[NFRAMES];        /* and its address: code_pool[] */
 
 static void
-set_frame(int slot, PyFrameObject *back, int code, Py_ssize_t lasti)
+set_frame(int slot, PyFrameObject *back, int at, Py_ssize_t lasti)
 {
     PyFrameObject *frame = pool[slot];
 
     frame->f_back = back;
-    frame->f_code = codes[code];
+    frame->f_code = code_pool[at];
     frame->f_lasti = (int)lasti;
-    code_of[slot] = code;
+    code_of[slot] = code_is[at];
+    code_at[slot] = at;
 }
 
+/* The frames tuple of a traceback: the filenames and line numbers of the
+ * code objects of its frames when it was captured. */
+static void
+check_frames(traceback_store_t *store, const known_t *traceback)
+{
+    PyObject *frames = traceback_store_frames(store, traceback->index);
+    int i;
+
+    CHECK(frames != NULL && PyTuple_Check(frames)
+          && PyTuple_GET_SIZE(frames) == traceback->nframe,
+          "frames of %u", traceback->index);
+    for (i = 0; i < traceback->nframe; i++) {
+        PyCodeObject *code = codes[traceback->code[i]];
+        PyObject *frame = PyTuple_GET_ITEM(frames, i);
+        int lineno = PyCode_Addr2Line(code, (int)traceback->lasti[i]);
+
+        CHECK(PyTuple_GET_ITEM(frame, 0) == code->co_filename
+              && PyInt_AsLong(PyTuple_GET_ITEM(frame, 1)) == lineno,
+              "frame %d of %u: %s:%ld, expected %s:%d", i, traceback->index,
+              PyString_AsString(PyTuple_GET_ITEM(frame, 0)),
+              PyInt_AsLong(PyTuple_GET_ITEM(frame, 1)),
+              PyString_AsString(code->co_filename), lineno);
+    }
+    Py_DECREF(frames);
+}
+
+/* Check a capture against the stack, and its frames tuple if `frames`. */
 static void
 check_capture(traceback_store_t *store, traceback_index_t index,
-              int max_nframe, unsigned long failures_before)
+              int max_nframe, unsigned long failures_before, int frames)
 {
     known_t want;
     int i;
@@ -290,38 +372,16 @@ check_capture(traceback_store_t *store, traceback_index_t index,
         CHECK(known[i].index != index,
               "two tracebacks share the index %u", index);
     }
+    want.index = index;
     if (i == nknown && nknown < MAX_KNOWN) {
-        want.index = index;
         known[nknown++] = want;
     }
     CHECK(traceback_store_total_nframe(store, index) == (unsigned)depth,
           "total_nframe %u, depth %d",
           traceback_store_total_nframe(store, index), depth);
-}
-
-/* The frames tuple: filenames and line numbers of the model's frames. */
-static void
-check_frames(traceback_store_t *store, traceback_index_t index,
-             int max_nframe)
-{
-    PyObject *frames = traceback_store_frames(store, index);
-    int n = depth < max_nframe ? depth : max_nframe;
-    int i;
-
-    CHECK(frames != NULL && PyTuple_Check(frames)
-          && PyTuple_GET_SIZE(frames) == n, "frames of %u", index);
-    for (i = 0; i < n; i++) {
-        int slot = stack[depth - 1 - i];
-        PyCodeObject *code = codes[code_of[slot]];
-        PyObject *frame = PyTuple_GET_ITEM(frames, i);
-        int lineno = PyCode_Addr2Line(code, pool[slot]->f_lasti);
-
-        CHECK(PyTuple_GET_ITEM(frame, 0) == code->co_filename
-              && PyInt_AsLong(PyTuple_GET_ITEM(frame, 1)) == lineno,
-              "frame %d of %u: line %ld, expected %d", i, index,
-              PyInt_AsLong(PyTuple_GET_ITEM(frame, 1)), lineno);
+    if (frames) {
+        check_frames(store, &want);
     }
-    Py_DECREF(frames);
 }
 
 
@@ -354,19 +414,13 @@ pick_lasti(int code)
 static void
 new_store(traceback_store_t **store, size_t *used)
 {
-    int i;
-
     if (*store != NULL) {
         traceback_store_decref(*store);
         *store = NULL;
         CHECK(*used == 0 && live_bytes == 0,
               "a dead store holds %zu bytes (counted %zu)", live_bytes,
               *used);
-        for (i = 0; i < NCODES; i++) {
-            CHECK(Py_REFCNT(codes[i]) == code_refcnt[i],
-                  "code %d: %zd references, %zd before", i,
-                  Py_REFCNT(codes[i]), code_refcnt[i]);
-        }
+        check_refcnts();
     }
     nknown = 0;
     failing = 0;
@@ -390,8 +444,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     in_size = size;
     in_pos = 0;
     live_bytes = 0;
+    save_refcnts(code_refcnt);
     for (i = 0; i < NCODES; i++) {
-        code_refcnt[i] = Py_REFCNT(codes[i]);
+        new_code_at(i, i);
     }
     for (i = 0; i < NFRAMES; i++) {
         on_stack[i] = zombie[i] = generator_alive[i] = 0;
@@ -408,13 +463,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     while (in_pos < in_size && ops++ < 1000) {
         uint8_t op = next_byte();
         traceback_index_t index;
-        int code;
+        int code, at;
 
-        switch (op % 9) {
+        switch (op % 10) {
         case 0:
         case 1:     /* call: a new frame at a pool address */
             slot = next_byte() % NFRAMES;
-            code = next_byte() % NCODES;
+            at = next_byte() % NCODES;
             if (on_stack[slot] || depth == MAX_DEPTH) {
                 break;
             }
@@ -424,9 +479,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 traceback_forget_frame(store, pool[slot]);
             }
             zombie[slot] = 0;
-            generator_alive[slot] = is_generator_code(code);
-            set_frame(slot, depth ? pool[stack[depth - 1]] : NULL, code,
-                      pick_lasti(code));
+            generator_alive[slot] = is_generator_code(code_is[at]);
+            set_frame(slot, depth ? pool[stack[depth - 1]] : NULL, at,
+                      pick_lasti(code_is[at]));
             stack[depth++] = slot;
             on_stack[slot] = 1;
             tstate->frame = pool[slot];
@@ -472,11 +527,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
             index = traceback_store_capture(store, tstate, buffer,
                                             max_nframe);
-            check_capture(store, index, max_nframe, before);
-            if (index != TRACEBACK_FAILED && depth != 0
-                && (op & 0x10)) {
-                check_frames(store, index, max_nframe);
-            }
+            check_capture(store, index, max_nframe, before,
+                          (op & 0x10) != 0);
             break;
         }
         case 7:     /* the heap fails: the Nth allocation, or all */
@@ -486,6 +538,31 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             }
             else {
                 countdown = i % 8;
+            }
+            break;
+        case 9:     /* a code object dies, another is born at its address
+                       (unless a frame runs it: a frame holds its code);
+                       then an old traceback keeps the old code's lines */
+            at = next_byte() % NCODES;
+            code = next_byte() % NCODES;
+            for (slot = 0; slot < NFRAMES; slot++) {
+                if ((on_stack[slot] || generator_alive[slot])
+                    && code_at[slot] == at) {
+                    break;
+                }
+            }
+            if (slot == NFRAMES) {
+                for (slot = 0; slot < NFRAMES; slot++) {
+                    if (zombie[slot] && code_at[slot] == at) {
+                        /* freed with the code */
+                        traceback_forget_frame(store, pool[slot]);
+                        zombie[slot] = 0;
+                    }
+                }
+                new_code_at(at, code);
+            }
+            if (nknown != 0) {
+                check_frames(store, &known[next_byte() % nknown]);
             }
             break;
         default:    /* clear_traces(): a new store */
@@ -511,14 +588,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     failing = 0;
     countdown = 0;
+    for (i = 0; i < nknown; i++) {
+        check_frames(store, &known[i]);
+    }
     traceback_store_decref(store);
     CHECK(used == 0 && live_bytes == 0, "a dead store holds %zu bytes",
           live_bytes);
-    for (i = 0; i < NCODES; i++) {
-        CHECK(Py_REFCNT(codes[i]) == code_refcnt[i],
-              "code %d: %zd references, %zd before", i, Py_REFCNT(codes[i]),
-              code_refcnt[i]);
-    }
+    check_refcnts();
     free(buffer);
     return 0;
 }

@@ -87,10 +87,10 @@ def tables():
 
 
 def tracebacks():
-    # fuzz_tracebacks.c: the limit, then ops (op % 9, arguments)
+    # fuzz_tracebacks.c: the limit, then ops (op % 10, arguments)
     call = lambda slot, code, lasti: bytes(bytearray([0, slot, code, lasti]))
     ret = lambda how: bytes(bytearray([2, how]))
-    capture = b'\x15'                 # capture, and check the frames
+    capture = b'\x19'                 # capture, and check the frames
     deep = b''.join(call(i, i % 6, i * 3) + capture for i in range(20))
     deep += b''.join(ret(i) + capture for i in range(10))
     deep += b''.join(call(i, 5 - i % 6, i) + capture for i in range(10))
@@ -104,6 +104,15 @@ def tracebacks():
     failing = b'\x07\x02' + deep[:200] + b'\x07\x00' + capture
     failing += b'\x07\x00' + capture + b'\x08\x00' + capture
     write(TRACEBACKS, 'heap-failures', b'\x06' + failing)
+    # code objects die and others take their addresses, at the same
+    # instructions: the old tracebacks keep the old lines
+    new_code = lambda at, code, check: bytes(bytearray([9, at, code, check]))
+    reuse = call(0, 0, 0) + call(1, 1, 3) + capture + ret(1) + ret(1)
+    reuse += new_code(1, 2, 0) + call(1, 1, 3) + capture
+    reuse += new_code(0, 3, 0) + new_code(1, 4, 1) + call(2, 1, 3) + capture
+    reuse += ret(0) + ret(0) + ret(0) + new_code(0, 0, 2) + new_code(1, 1, 2)
+    reuse += call(0, 0, 0) + call(1, 1, 3) + capture
+    write(TRACEBACKS, 'code-reuse', b'\x02' + reuse)
 
 
 def main():

@@ -25,7 +25,9 @@ import tempfile
 import textwrap
 import threading
 import time
+import types
 import unittest
+import weakref
 
 import _tracemalloc
 
@@ -534,6 +536,146 @@ class FrameCacheTests(TracerTestCase):
         for data in blocks:
             self.assertEqual(trace_of(data)[2:],
                              (((THIS_FILE, line),), stack_depth()))
+
+
+# ---------------------------------------------------------------------------
+# Code objects: the tracer must not keep them alive
+#
+# A traceback outlives the code objects of its frames: it keeps their
+# filenames and line numbers, and a code object born later at the address
+# of a dead one gets its own.
+
+# f() allocates a string of 5000 bytes on line 3 of the source, at the same
+# instruction whatever the lines that come before it.
+FUNCTION_SOURCE = """\
+def f():
+    n = 5000
+    return b'x' * n
+"""
+
+
+def compile_function(filename, blank_lines=0):
+    """A new code object for f(), on line 3 + blank_lines of `filename`.
+    Its globals are a dict of their own, so that f and its code die as
+    soon as the caller drops f (no cycle for the collector to find)."""
+    namespace = {}
+    source = '\n' * blank_lines + FUNCTION_SOURCE
+    exec(compile(source, filename, 'exec'), {}, namespace)
+    return namespace.pop('f')
+
+
+def first_frames(obj):
+    return _tracemalloc._get_object_traceback(obj)[:2]
+
+
+class CodeLifetimeTests(TracerTestCase):
+    def test_code_dies_with_its_function(self):
+        # CPython's test_code.CodeWeakRefTest, while tracing
+        _tracemalloc.start(5)
+        f = compile_function('first.py')
+        data = f(); line = lineno()
+        expected = (('first.py', 3), (THIS_FILE, line))
+        self.assertEqual(first_frames(data), expected)
+        code = weakref.ref(f.__code__)
+        del f
+        self.assertIsNone(code())
+        # the traceback recorded while the code lived reads the same
+        self.assertEqual(first_frames(data), expected)
+        self.assertEqual(
+            [trace[1] for trace in _tracemalloc._get_traces()
+             if trace[2][:2] == expected], [sys.getsizeof(data)])
+        del data
+        self.assertEqual(
+            [trace for trace in _tracemalloc._get_traces()
+             if trace[2][:2] == expected], [])
+
+    def test_new_code_at_the_address_of_a_dead_one(self):
+        _tracemalloc.start(5)
+        f = compile_function('first.py')
+        old = f(); old_line = lineno()
+        address = id(f.__code__)
+        del f
+        # The next code objects compiled are likely to get the freed
+        # address; they allocate at the same instruction as f did.
+        functions = []
+        for i in range(10):
+            g = compile_function('second%d.py' % i, blank_lines=5 + i)
+            new = g(); new_line = lineno()
+            self.assertEqual(first_frames(new),
+                             (('second%d.py' % i, 8 + i),
+                              (THIS_FILE, new_line)))
+            functions.append(g)     # its address is not freed again
+            if id(g.__code__) == address:
+                break
+        self.assertEqual(first_frames(old),
+                         (('first.py', 3), (THIS_FILE, old_line)))
+
+    def test_code_compiled_again_and_again(self):
+        # exec() in a loop, as namedtuple() and template engines do: each
+        # code object dies after its run, and since the new ones have the
+        # same filenames and lines, the tracer does not grow (but for the
+        # tracebacks of the lines that measure it)
+        _tracemalloc.start(5)
+
+        def compile_and_run(count):
+            alive = 0
+            for i in itertools.repeat(None, count):
+                f = compile_function('again.py')
+                data = f()
+                code = weakref.ref(f.__code__)
+                del f
+                alive += code() is not None
+            return alive, data
+
+        compile_and_run(100)
+        gc.collect()
+        before = _tracemalloc.get_tracemalloc_memory()
+        traced_before = traced()
+        alive, data = compile_and_run(1000); line = lineno()
+        gc.collect()
+        self.assertEqual(alive, 0)
+        self.assertLess(_tracemalloc.get_tracemalloc_memory() - before,
+                        4096)
+        self.assertLess(traced() - traced_before, 1000 * 10)
+        self.assertEqual(_tracemalloc._get_object_traceback(data)[:3],
+                         (('again.py', 3),
+                          (THIS_FILE, compile_and_run.__code__.co_firstlineno
+                           + 4),
+                          (THIS_FILE, line)))
+
+
+    def test_strings_of_subclasses(self):
+        # The tracer compares the filenames and co_lnotab of code objects:
+        # by value for str and bytes, by identity for subclasses, whose
+        # __hash__ and __eq__ must not run inside the allocator.
+        class Refusing(str):
+            def __hash__(self):
+                raise AssertionError('__hash__ called')
+
+            def __eq__(self, other):
+                raise AssertionError('__eq__ called')
+
+        class Lnotab(type(b'')):
+            pass
+
+        code = compile_function('subclass.py', blank_lines=4).__code__
+        arguments = [code.co_argcount, code.co_nlocals, code.co_stacksize,
+                     code.co_flags, code.co_code, code.co_consts,
+                     code.co_names, code.co_varnames,
+                     Refusing('subclass.py'), 'f', code.co_firstlineno,
+                     Lnotab(code.co_lnotab)]
+        if sys.version_info[0] >= 3:
+            arguments.insert(1, code.co_kwonlyargcount)
+        f = types.FunctionType(types.CodeType(*arguments), {})
+        _tracemalloc.start(5)
+        for i in range(3):
+            data = f(); line = lineno()
+            (filename, inner), outer = first_frames(data)
+            # the code's own filename (compared without its __eq__)
+            self.assertIs(type(filename), Refusing)
+            self.assertEqual((str.__str__(filename), inner),
+                             ('subclass.py', 7))
+            self.assertEqual(outer, (THIS_FILE, line))
 
 
 # ---------------------------------------------------------------------------

@@ -120,14 +120,13 @@ class SnapshotServiceTests(unittest.TestCase):
 
 class CodeLifetimeTests(unittest.TestCase):
     # Found by CPython's regression suite under PYTHONTRACEMALLOC=1
-    # (test_code.CodeWeakRefTest fails): an interned traceback holds
+    # (test_code.CodeWeakRefTest failed): an interned traceback held
     # references to the code objects of its frames until clear_traces() or
     # stop(), so code compiled at run time (exec, eval, namedtuple(),
-    # templates) outlives its last user while tracing.  CPython's tracer
-    # keeps filenames and line numbers, not code objects.  A design
-    # decision of tracemalloc_tracebacks.c: expected to fail until it
-    # changes.
-    @unittest.expectedFailure
+    # templates) outlived its last user while tracing.  Tracebacks now keep
+    # what line numbers need (filename, co_lnotab, co_firstlineno), not the
+    # code objects; tests/module/test_tracer.py (CodeLifetimeTests) checks
+    # the tracebacks of dead code objects.
     def test_code_object_freed_while_tracing(self):
         code = textwrap.dedent("""
             import gc, sys, weakref
